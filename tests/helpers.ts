@@ -1,0 +1,58 @@
+/** Shared test helpers: tolerant comparisons, hashes, fixture paths, and system-dependency skips. */
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { expect } from 'vitest';
+
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+export const fixture = (...parts: string[]) => join(ROOT, 'fixtures', ...parts);
+export const IN_CI = process.env.CI === 'true';
+
+// anchors: numpy assert_allclose as MONAI uses it; NaN must fail
+export function expectAllClose(actual: ArrayLike<number>, expected: ArrayLike<number>, { atol = 1e-6, rtol = 1e-5 } = {}) {
+  expect(actual.length).toBe(expected.length);
+  const bad: number[] = [];
+  for (let i = 0; i < expected.length; i++) {
+    if (!(Math.abs(actual[i]! - expected[i]!) <= atol + rtol * Math.abs(expected[i]!))) bad.push(i);
+  }
+  expect(bad.length, `${bad.length} mismatches; first at ${bad[0]}: ${actual[bad[0]!]} vs ${expected[bad[0]!]}`).toBe(0);
+}
+
+export function sha256(data: ArrayBufferView): string {
+  return createHash('sha256').update(new Uint8Array(data.buffer, data.byteOffset, data.byteLength)).digest('hex');
+}
+
+/**
+ * Whether a file from a Debian package (or shared/) is present. Missing locally: the caller skips with the message.
+ * Missing under CI: the test fails, because .ci/run must install it.
+ */
+export function systemFile(path: string, why: string): boolean {
+  if (existsSync(path)) return true;
+  if (IN_CI) throw new Error(`${path} is missing under CI (${why}); .ci/run must install it`);
+  console.warn(`skipping: ${path} not found (${why})`);
+  return false;
+}
+
+export function stats(data: ArrayLike<number>) {
+  let min = Infinity;
+  let max = -Infinity;
+  let sum = 0;
+  let count = 0;
+  let nanCount = 0;
+  for (let n = 0; n < data.length; n++) {
+    const v = data[n]!;
+    if (Number.isNaN(v)) {
+      nanCount++;
+      continue;
+    }
+    if (v < min) min = v;
+    if (v > max) max = v;
+    sum += v;
+    count++;
+  }
+  return { min, max, sum, mean: sum / count, count, nanCount };
+}
+
+/** Row-major 4×4 as a flat array from nested rows. */
+export const flat = (rows: number[][]) => rows.flat();
