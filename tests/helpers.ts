@@ -56,3 +56,32 @@ export function stats(data: ArrayLike<number>) {
 
 /** Row-major 4×4 as a flat array from nested rows. */
 export const flat = (rows: number[][]) => rows.flat();
+
+/**
+ * Asserts that two volumes hold the same values at the same LPS positions, whatever their voxel order: every voxel
+ * centre of `b` must land within `tolMm` of a voxel centre of `a` holding the same value.
+ */
+export async function expectSameWorldVoxels(
+  a: import('../src/volume/types.js').Volume,
+  b: import('../src/volume/types.js').Volume,
+  tolMm = 1e-4,
+) {
+  const { indexToLps, lpsToIndex } = await import('../src/volume/geometry.js');
+  expect(a.data.length).toBe(b.data.length);
+  const [nx, ny, nz] = b.dims;
+  let worstMm = 0;
+  let mismatches = 0;
+  for (let k = 0; k < nz; k++)
+    for (let j = 0; j < ny; j++)
+      for (let i = 0; i < nx; i++) {
+        const p = indexToLps(b, [i, j, k]);
+        const q = lpsToIndex(a, p);
+        const r = q.map(Math.round) as [number, number, number];
+        const back = indexToLps(a, r);
+        worstMm = Math.max(worstMm, Math.hypot(back[0] - p[0], back[1] - p[1], back[2] - p[2]));
+        const va = a.data[r[0] + r[1] * a.dims[0] + r[2] * a.dims[0] * a.dims[1]];
+        if (va !== b.data[i + j * nx + k * nx * ny]) mismatches++;
+      }
+  expect(worstMm).toBeLessThanOrEqual(tolMm);
+  expect(mismatches).toBe(0);
+}

@@ -1,0 +1,165 @@
+/**
+ * Building a Volume (LPS, mm) from a DICOM stack: stored values are read frame by frame straight into the output
+ * buffer (or through one reused frame-sized scratch buffer when values are converted), so peak memory is the
+ * volume plus one frame.
+ */
+import { InputFileError } from '../../errors.js';
+import type { Volume, VoxelArray, VoxelType } from '../../volume/types.js';
+import { makeVolume } from '../../volume/volume.js';
+import { allocateVoxels, smallestExactType, VOXEL_CONSTRUCTORS } from '../../volume/voxel-types.js';
+import type { DicomInstance } from './instance.js';
+import { applyBitsStored, FrameReader, frameBytes, storedVoxelType } from './pixels.js';
+import type { DicomSeries, SliceRef } from './series.js';
+import { stackGeometry, type StackGeometry, type StackGeometryOptions } from './series-geometry.js';
+
+export interface LoadSeriesOptions extends StackGeometryOptions {
+  /**
+   * MONOCHROME1 stores inverted grey levels. 'invert' (default) maps stored values to MONOCHROME2 sense before
+   * rescaling, as GDCM/ITK do; 'keep' leaves them as stored.
+   */
+  monochrome1?: 'invert' | 'keep';
+  /** Apply RescaleSlope/Intercept (default true): CT in Hounsfield units. */
+  applyRescale?: boolean;
+}
+
+export interface DicomVolume {
+  volume: Volume;
+  series: DicomSeries;
+  geometry: StackGeometry;
+  /** The source instance (SOPInstanceUID) and frame (0-based) of each k plane, for SEG references. */
+  planes: { sopInstanceUid?: string; sopClassUid?: string; file: string; frame: number }[];
+  warnings: string[];
+}
+
+type IntArray = Int8Array | Uint8Array | Int16Array | Uint16Array | Int32Array | Uint32Array;
+
+function checkFormat(slices: readonly SliceRef[], label: string): DicomInstance {
+  const a = slices[0]!.instance;
+  for (const s of slices) {
+    const b = s.instance;
+    if (b.samplesPerPixel !== 1) {
+      throw new InputFileError('UNSUPPORTED_FORMAT', b.file, `has ${b.samplesPerPixel} samples per pixel (${b.photometricInterpretation}): colour images are not medical volumes medseg can segment`);
+    }
+    if (b.bitsAllocated !== a.bitsAllocated || b.pixelRepresentation !== a.pixelRepresentation || b.rows !== a.rows || b.columns !== a.columns) {
+      throw new InputFileError('INCONSISTENT_SERIES', b.file, `${label}: pixel format ${b.columns}×${b.rows}, ${b.bitsAllocated} bits, representation ${b.pixelRepresentation} differs from ${a.file} (${a.columns}×${a.rows}, ${a.bitsAllocated} bits, representation ${a.pixelRepresentation})`);
+    }
+  }
+  storedVoxelType(a);
+  return a;
+}
+
+/**
+ * Loads one series/stack as a Volume.
+ * @throws SegError subclasses naming the offending file (geometry, format, truncation, decoding).
+ */
+export async function loadSeriesVolume(series: DicomSeries, options: LoadSeriesOptions = {}): Promise<DicomVolume> {
+  const label = `series ${series.id}`;
+  const geo = stackGeometry(series, options);
+  const first = checkFormat(geo.sorted, label);
+  const storedType = storedVoxelType(first) as Exclude<VoxelType, 'float32' | 'float64'>;
+  const nx = first.columns;
+  const ny = first.rows;
+  const nz = geo.sorted.length;
+  const plane = nx * ny;
+  const planeBytes = frameBytes(first);
+  const signed = first.pixelRepresentation === 1;
+  const rescale = options.applyRescale ?? true;
+  const params = geo.sorted.map((s) => ({ slope: rescale ? s.geometry.rescaleSlope : 1, inter: rescale ? s.geometry.rescaleIntercept : 0 }));
+  const identity = params.every((p) => p.slope === 1 && p.inter === 0);
+  const integral = params.every((p) => Number.isInteger(p.slope) && Number.isInteger(p.inter));
+  const invert = first.photometricInterpretation === 'MONOCHROME1' && (options.monochrome1 ?? 'invert') === 'invert';
+  const storedMin = signed ? -(2 ** (first.bitsStored - 1)) : 0;
+  const storedMax = signed ? 2 ** (first.bitsStored - 1) - 1 : 2 ** first.bitsStored - 1;
+
+  // Integer results are kept in the stored buffer and converted in place afterwards; fractional ones are converted
+  // per frame into float32 (float64 for 32-bit data, which float32 cannot hold exactly).
+  const floatType: VoxelType = first.bitsAllocated === 32 ? 'float64' : 'float32';
+  const stored = identity || integral ? (allocateVoxels(storedType, plane * nz) as IntArray) : undefined;
+  const floats = stored ? undefined : allocateVoxels(floatType, plane * nz);
+  const scratch = stored ? undefined : (allocateVoxels(storedType, plane) as IntArray);
+  let lo = Infinity;
+  let hi = -Infinity;
+  const reader = new FrameReader();
+  try {
+    for (let k = 0; k < nz; k++) {
+      const s = geo.sorted[k]!;
+      const view: IntArray = stored ? (stored.subarray(k * plane, (k + 1) * plane) as IntArray) : scratch!;
+      await reader.readFrame(s.instance, s.frame, new Uint8Array(view.buffer, view.byteOffset, planeBytes));
+      applyBitsStored(view, first.bitsStored, first.bitsAllocated, signed);
+      if (invert) for (let n = 0; n < plane; n++) view[n] = storedMax + storedMin - view[n]!;
+      const { slope, inter } = params[k]!;
+      if (stored) {
+        let a = Infinity;
+        let b = -Infinity;
+        for (let n = 0; n < plane; n++) {
+          const v = view[n]!;
+          if (v < a) a = v;
+          if (v > b) b = v;
+        }
+        const x = a * slope + inter;
+        const y = b * slope + inter;
+        lo = Math.min(lo, x, y);
+        hi = Math.max(hi, x, y);
+      } else {
+        const out = floats!;
+        const base = k * plane;
+        for (let n = 0; n < plane; n++) out[base + n] = view[n]! * slope + inter;
+      }
+    }
+  } finally {
+    await reader.close();
+  }
+
+  let data: VoxelArray;
+  if (stored) data = identity ? stored : rescaleIntegers(stored, params, plane, lo, hi);
+  else data = floats!;
+  if (geo.nonUniform) data = resampleAlongK(data, plane, geo.positionsMm, geo.spacing[2]);
+  const dims = [nx, ny, data.length / plane] as const;
+  const volume = makeVolume({ data, dims, spacing: geo.spacing, origin: geo.origin, direction: geo.direction });
+  const warnings = [...series.notes, ...geo.warnings];
+  if (invert) warnings.push('MONOCHROME1: stored values were inverted to MONOCHROME2 sense before rescaling');
+  return {
+    volume,
+    series,
+    geometry: geo,
+    planes: geo.sorted.map((s) => ({ sopInstanceUid: s.instance.sopInstanceUid, sopClassUid: s.instance.sopClassUid, file: s.instance.file, frame: s.frame })),
+    warnings,
+  };
+}
+
+/** Integer rescale, in place when the result type has the stored type's width, else into a wider array. */
+function rescaleIntegers(stored: IntArray, params: { slope: number; inter: number }[], plane: number, lo: number, hi: number): VoxelArray {
+  const outType = smallestExactType(lo, hi, true);
+  const ctor = VOXEL_CONSTRUCTORS[outType];
+  const out: VoxelArray = ctor.BYTES_PER_ELEMENT === stored.BYTES_PER_ELEMENT ? new ctor(stored.buffer as ArrayBuffer, stored.byteOffset, stored.length) : new ctor(stored.length);
+  for (let k = 0; k < params.length; k++) {
+    const { slope, inter } = params[k]!;
+    const base = k * plane;
+    // Reading stored[n] before writing out[n] at the same index makes the in-place reinterpretation safe.
+    for (let n = base; n < base + plane; n++) out[n] = stored[n]! * slope + inter;
+  }
+  return out;
+}
+
+/**
+ * Linear interpolation along k onto a uniform grid (positionsMm are the sorted slice positions relative to the
+ * first): fills missing slices of a series whose caller accepted non-uniform gaps.
+ */
+function resampleAlongK(data: VoxelArray, plane: number, positionsMm: readonly number[], stepMm: number): VoxelArray {
+  const last = positionsMm[positionsMm.length - 1]!;
+  const nz = Math.round(last / stepMm) + 1;
+  const out = new Float32Array(plane * nz);
+  let src = 0;
+  for (let k = 0; k < nz; k++) {
+    const z = Math.min(k * stepMm, last);
+    while (src < positionsMm.length - 2 && positionsMm[src + 1]! < z) src++;
+    const z0 = positionsMm[src]!;
+    const z1 = positionsMm[src + 1] ?? z0;
+    const t = z1 > z0 ? Math.min(1, Math.max(0, (z - z0) / (z1 - z0))) : 0;
+    const a = src * plane;
+    const b = Math.min(src + 1, positionsMm.length - 1) * plane;
+    for (let n = 0; n < plane; n++) out[k * plane + n] = data[a + n]! * (1 - t) + data[b + n]! * t;
+  }
+  return out;
+}
+
