@@ -66,7 +66,7 @@ export class NonUniformSpacingError extends SegError {
       `${seriesDescription}: slice gaps differ from the typical ${expectedGapMm.toFixed(3)} mm ` +
         `(${offendingGaps.length} offending: ${shown}${offendingGaps.length > 8 ? ', …' : ''}); ` +
         `the series has missing or duplicate slices or variable spacing. Re-export the complete series, ` +
-        `or pass allowNonUniform (CLI: --allow-nonuniform) to accept it with the median gap.`,
+        `or pass allowNonUniform (CLI: --allow-nonuniform) to resample it linearly onto a uniform grid at the median gap.`,
     );
   }
 }

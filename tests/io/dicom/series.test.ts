@@ -106,7 +106,7 @@ describe('DICOM series → Volume', () => {
       const c = g.volumes.C;
       await expect(readDicomVolume(fixture('dicom', 'messy'), { seriesId: c.seriesInstanceUID })).rejects.toMatchObject({
         code: 'NON_UNIFORM_SPACING',
-        message: `series ${c.seriesInstanceUID}: slice gaps differ from the typical 2.500 mm (1 offending: after slice 3: 5.000 mm); the series has missing or duplicate slices or variable spacing. Re-export the complete series, or pass allowNonUniform (CLI: --allow-nonuniform) to accept it with the median gap.`,
+        message: `series ${c.seriesInstanceUID}: slice gaps differ from the typical 2.500 mm (1 offending: after slice 3: 5.000 mm); the series has missing or duplicate slices or variable spacing. Re-export the complete series, or pass allowNonUniform (CLI: --allow-nonuniform) to resample it linearly onto a uniform grid at the median gap.`,
       });
       const { volume, warnings } = await readDicomVolume(fixture('dicom', 'messy'), { seriesId: c.seriesInstanceUID, allowNonUniform: true });
       expect([...volume.dims]).toEqual([16, 16, 7]);

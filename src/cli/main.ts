@@ -1,0 +1,104 @@
+#!/usr/bin/env node
+/** The `medseg` command line: argument parsing only; the work is in the library. */
+import { parseArgs } from 'node:util';
+import { SegError } from '../errors.js';
+import { convertScan } from './convert.js';
+import { EXIT, exitCodeFor } from './exit-codes.js';
+import { buildInfo, renderInfo } from './info.js';
+
+const USAGE = `medseg — 3D medical image segmentation
+
+Usage:
+  medseg info <file|folder>... [--json]
+      List the series/volumes in DICOM files or folders, or a NIfTI file: dims, spacing,
+      orientation (e.g. LPS, RAS), value range, and files skipped with the reason.
+  medseg convert <file|folder>... <out.nii|out.nii.gz> [--series <id>] [--volume <n>]
+                 [--allow-nonuniform] [--json]
+      Write one volume as NIfTI-1 with rescale applied and values kept exact.
+
+Options:
+  --series <id>         series id or SeriesInstanceUID (as \`medseg info\` lists them)
+  --volume <n>          volume index of a 4D NIfTI (0-based)
+  --allow-nonuniform    accept missing slices/variable gaps by resampling linearly along the slice axis
+  --json                machine-readable output on stdout
+  -h, --help            this text
+
+Exit codes: 0 ok, 1 internal error, 2 usage, 3 bad input data, 4 unsupported data,
+            5 series not found or ambiguous, 6 output could not be written.`;
+
+function fail(message: string, code: number, json: boolean, errorCode = 'USAGE'): number {
+  if (json) process.stdout.write(`${JSON.stringify({ error: { code: errorCode, message } })}\n`);
+  process.stderr.write(`medseg: ${message}\n`);
+  return code;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        json: { type: 'boolean', default: false },
+        series: { type: 'string' },
+        volume: { type: 'string' },
+        'allow-nonuniform': { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    });
+  } catch (e) {
+    return fail(`${(e as Error).message}\n\n${USAGE}`, EXIT.usage, false);
+  }
+  const { values, positionals } = parsed;
+  const [command, ...rest] = positionals;
+  const json = values.json ?? false;
+  if (values.help || !command) {
+    process.stdout.write(`${USAGE}\n`);
+    return values.help ? EXIT.ok : EXIT.usage;
+  }
+  try {
+    switch (command) {
+      case 'info': {
+        if (rest.length === 0) return fail('info needs a file or folder', EXIT.usage, json);
+        const report = await buildInfo(rest);
+        process.stdout.write(json ? `${JSON.stringify(report, null, 2)}\n` : `${renderInfo(report)}\n`);
+        return EXIT.ok;
+      }
+      case 'convert': {
+        if (rest.length < 2) return fail('convert needs an input and an output .nii/.nii.gz', EXIT.usage, json);
+        const output = rest[rest.length - 1]!;
+        if (!/\.nii(\.gz)?$/i.test(output)) return fail(`output ${output} must end in .nii or .nii.gz`, EXIT.usage, json);
+        const volumeIndex = values.volume === undefined ? undefined : Number(values.volume);
+        if (volumeIndex !== undefined && !(Number.isInteger(volumeIndex) && volumeIndex >= 0)) {
+          return fail(`--volume must be a whole number ≥ 0, got "${values.volume}"`, EXIT.usage, json);
+        }
+        const result = await convertScan(rest.slice(0, -1), output, {
+          seriesId: values.series,
+          volumeIndex,
+          allowNonUniform: values['allow-nonuniform'],
+        });
+        if (json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+        else {
+          process.stdout.write(`wrote ${output}: ${result.dims.join('×')} ${result.dataType}, spacing ${result.spacing.map((s) => +s.toFixed(4)).join('×')} mm, ${result.orientation}, values ${result.valueRange[0]} … ${result.valueRange[1]}\n`);
+          for (const w of result.warnings) process.stdout.write(`note: ${w}\n`);
+        }
+        return EXIT.ok;
+      }
+      default:
+        return fail(`unknown command "${command}"\n\n${USAGE}`, EXIT.usage, json);
+    }
+  } catch (e) {
+    if (e instanceof SegError) return fail(e.message, exitCodeFor(e), json, e.code);
+    return fail(`internal error: ${(e as Error).stack ?? String(e)}`, EXIT.internal, json, 'INTERNAL');
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (e: unknown) => {
+    process.stderr.write(`medseg: internal error: ${String(e)}\n`);
+    process.exitCode = EXIT.internal;
+  },
+);
