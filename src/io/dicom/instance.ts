@@ -154,7 +154,13 @@ export async function readDicomInstance(file: string): Promise<DicomInstance> {
       bytes = await fsp.readFile(file);
       parsed = parseDicomBytes(bytes, file, true);
     }
-    return instanceFromDataSet(parsed.ds, file, st.size, parsed.noMeta);
+    try {
+      return instanceFromDataSet(parsed.ds, file, st.size, parsed.noMeta);
+    } catch (e) {
+      if (e instanceof InputFileError) throw e;
+      // dicom-parser's accessors throw plain strings on elements that run past the buffer
+      throw new InputFileError('INVALID_HEADER', file, `malformed DICOM element (${describeError(e)})`, { cause: e });
+    }
   } finally {
     await fh.close();
   }

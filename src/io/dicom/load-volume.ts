@@ -3,7 +3,7 @@
  * buffer (or through one reused frame-sized scratch buffer when values are converted), so peak memory is the
  * volume plus one frame.
  */
-import { InputFileError } from '../../errors.js';
+import { InputFileError, MAX_VOXELS } from '../../errors.js';
 import type { Volume, VoxelArray, VoxelType } from '../../volume/types.js';
 import { makeVolume } from '../../volume/volume.js';
 import { allocateVoxels, smallestExactType, VOXEL_CONSTRUCTORS } from '../../volume/voxel-types.js';
@@ -62,6 +62,16 @@ export async function loadSeriesVolume(series: DicomSeries, options: LoadSeriesO
   const nz = geo.sorted.length;
   const plane = nx * ny;
   const planeBytes = frameBytes(first);
+  if (plane * nz > MAX_VOXELS) {
+    throw new InputFileError('TOO_LARGE', first.file, `${label} would have ${nx}×${ny}×${nz} voxels; at most ${MAX_VOXELS} are supported`);
+  }
+  // Check every native frame is present before allocating: a header can claim any size.
+  for (const s of geo.sorted) {
+    const loc = s.instance.pixelData;
+    if (loc.kind === 'native' && loc.length < planeBytes * s.instance.numberOfFrames) {
+      throw new InputFileError('TRUNCATED_FILE', s.instance.file, `Pixel Data has ${loc.length} bytes but ${s.instance.numberOfFrames} frame(s) of ${nx}×${ny}×${first.bitsAllocated} bits need ${planeBytes * s.instance.numberOfFrames}`);
+    }
+  }
   const signed = first.pixelRepresentation === 1;
   const rescale = options.applyRescale ?? true;
   const params = geo.sorted.map((s) => ({ slope: rescale ? s.geometry.rescaleSlope : 1, inter: rescale ? s.geometry.rescaleIntercept : 0 }));
@@ -115,7 +125,12 @@ export async function loadSeriesVolume(series: DicomSeries, options: LoadSeriesO
   else data = floats!;
   if (geo.nonUniform) data = resampleAlongK(data, plane, geo.positionsMm, geo.spacing[2]);
   const dims = [nx, ny, data.length / plane] as const;
-  const volume = makeVolume({ data, dims, spacing: geo.spacing, origin: geo.origin, direction: geo.direction });
+  let volume: Volume;
+  try {
+    volume = makeVolume({ data, dims, spacing: geo.spacing, origin: geo.origin, direction: geo.direction });
+  } catch (e) {
+    throw new InputFileError('INVALID_GEOMETRY', first.file, `${label}: ${(e as Error).message}`, { cause: e });
+  }
   const warnings = [...series.notes, ...geo.warnings];
   if (invert) warnings.push('MONOCHROME1: stored values were inverted to MONOCHROME2 sense before rescaling');
   return {

@@ -5,7 +5,7 @@
  */
 import { promises as fsp } from 'node:fs';
 import dicomParser, { type DataSet } from 'dicom-parser';
-import { InputFileError } from '../../errors.js';
+import { InputFileError, SegError } from '../../errors.js';
 import type { VoxelType } from '../../volume/types.js';
 import { decodeFrame } from './codecs/index.js';
 import { TAG } from './dataset.js';
@@ -81,6 +81,9 @@ export class FrameReader {
       pixelRepresentation: inst.pixelRepresentation,
       planarConfiguration: inst.planarConfiguration,
       photometricInterpretation: inst.photometricInterpretation,
+    }).catch((e: unknown) => {
+      if (e instanceof SegError) throw new InputFileError(e.code, inst.file, `frame ${frame + 1}: ${e.message}`, { cause: e });
+      throw new InputFileError('DECODE_FAILED', inst.file, `frame ${frame + 1} could not be decoded (${String(e)})`, { cause: e });
     });
     const bytes = new Uint8Array(decoded.buffer, decoded.byteOffset, decoded.byteLength);
     if (bytes.byteLength !== n) {
@@ -106,6 +109,9 @@ export class FrameReader {
     if (this.parsed?.file === file) return this.parsed.ds;
     const bytes = await fsp.readFile(file);
     const { ds } = parseDicomBytes(bytes, file, false);
+    if (ds.warnings.length > 0 && !ds.elements[TAG.PixelData]) {
+      throw new InputFileError('TRUNCATED_FILE', file, `Pixel Data cannot be read (${ds.warnings[0]})`);
+    }
     this.parsed = { file, ds };
     return ds;
   }

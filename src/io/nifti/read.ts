@@ -198,8 +198,12 @@ export async function readNifti(file: string, options: ReadNiftiOptions = {}): P
     const [lo, hi] = minMax(raw);
     data = applyRescale(raw, slope, inter, scaledVoxelType(header.voxelType, lo, hi, slope, inter));
   }
-  const geometry = niftiAffineToGeometry(header.affine);
-  const volume = makeVolume({ data, dims: [nx, ny, nz], ...geometry });
+  let volume: Volume;
+  try {
+    volume = makeVolume({ data, dims: [nx, ny, nz], ...niftiAffineToGeometry(header.affine) });
+  } catch (e) {
+    throw new InputFileError('INVALID_HEADER', headerFile, `unusable ${header.geometrySource} geometry: ${(e as Error).message}`, { cause: e });
+  }
   return { volume, header, volumeCount, volumeIndex, warnings };
 }
 
