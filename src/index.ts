@@ -1,0 +1,33 @@
+/** medseg public API. Names are listed explicitly; see README.md for the conventions (LPS, mm, i fastest). */
+export { SegError, InputFileError, NonUniformSpacingError, MAX_VOXELS } from './errors.js';
+export type { SegErrorCode } from './errors.js';
+
+export {
+  indexToLps,
+  lpsToIndex,
+  geometryToNiftiAffine,
+  niftiAffineToGeometry,
+  orientationCode,
+  obliquityDegrees,
+  voxelVolumeMm3,
+  sameGrid,
+} from './volume/geometry.js';
+export { makeVolume } from './volume/volume.js';
+export { voxelTypeOf } from './volume/voxel-types.js';
+export type { Volume, LabelVolume, Geometry, Vec3, Vec3i, Mat3, VoxelArray, VoxelType } from './volume/types.js';
+
+export { readNifti } from './io/nifti/read.js';
+export type { NiftiImage, ReadNiftiOptions } from './io/nifti/read.js';
+export type { NiftiHeaderInfo } from './io/nifti/header.js';
+export { writeNifti } from './io/nifti/write.js';
+export type { WriteNiftiOptions } from './io/nifti/write.js';
+
+export { readDicomVolume, scanDicom, selectSeries, loadSeriesVolume } from './io/dicom/index.js';
+export type { ReadDicomOptions } from './io/dicom/index.js';
+export type { DicomScan, SkippedFile } from './io/dicom/scan.js';
+export type { DicomSeries, SliceRef } from './io/dicom/series.js';
+export type { DicomVolume, LoadSeriesOptions } from './io/dicom/load-volume.js';
+export type { DicomInstance, FrameGeometry } from './io/dicom/instance.js';
+
+export { loadScan, detectFormat } from './io/load.js';
+export type { LoadedScan, LoadScanOptions } from './io/load.js';
