@@ -28,7 +28,8 @@ describe('writeNifti', () => {
 
   it('writes label maps as uint8 and uint16 with the NIfTI label intent', async () => {
     for (const Ctor of [Uint8Array, Uint16Array]) {
-      const data = Ctor.from({ length: 24 }, (_, n) => (n * 37) % (Ctor === Uint8Array ? 255 : 1000));
+      const values = Array.from({ length: 24 }, (_, n) => (n * 37) % (Ctor === Uint8Array ? 255 : 1000));
+      const data = Ctor === Uint8Array ? Uint8Array.from(values) : Uint16Array.from(values);
       const v = makeVolume({ data, dims: [2, 3, 4], spacing: [1, 1, 1], origin: [0, 0, 0], direction: [1, 0, 0, 0, 1, 0, 0, 0, 1] });
       const out = join(tmp, `labels-${Ctor.name}.nii.gz`);
       await writeNifti(out, v, { intentCode: 1002 });
