@@ -8,6 +8,7 @@ import dicomParser, { type DataSet } from 'dicom-parser';
 import { InputFileError } from '../../errors.js';
 import { cross, normalize } from '../../volume/geometry.js';
 import type { Vec3 } from '../../volume/types.js';
+import type { FrameFormat } from './codecs/index.js';
 import { requireNonEmptyFile } from '../file-errors.js';
 import { ds1, dsArray, firstItem, intStr, items, str, strArray, TAG, us, vec3 } from './dataset.js';
 import { DEFLATED_LE, EXPLICIT_BE, EXPLICIT_LE, IMPLICIT_LE, isNativeSyntax } from './transfer-syntax.js';
@@ -32,7 +33,8 @@ export type PixelDataLocation =
   | { kind: 'needs-full-parse'; reason: 'encapsulated' | 'deflated' }
   | { kind: 'none' };
 
-export interface DicomInstance {
+/** One DICOM file; its Image Pixel attributes (rows, columns, bits, representation, photometric) are the FrameFormat. */
+export interface DicomInstance extends FrameFormat {
   file: string;
   fileSize: number;
   transferSyntaxUid: string;
@@ -58,14 +60,6 @@ export interface DicomInstance {
   patientBirthDate?: string;
   patientSex?: string;
   imageType: string[];
-  rows: number;
-  columns: number;
-  samplesPerPixel: number;
-  bitsAllocated: number;
-  bitsStored: number;
-  pixelRepresentation: 0 | 1;
-  photometricInterpretation: string;
-  planarConfiguration: 0 | 1;
   numberOfFrames: number;
   /** Geometry of each frame, length numberOfFrames. */
   frames: FrameGeometry[];

@@ -72,16 +72,7 @@ export class FrameReader {
       return;
     }
     const encoded = encapsulatedFrame(ds, el, frame, inst);
-    const decoded = await decodeFrame(inst.transferSyntaxUid, encoded, {
-      rows: inst.rows,
-      columns: inst.columns,
-      samplesPerPixel: inst.samplesPerPixel,
-      bitsAllocated: inst.bitsAllocated,
-      bitsStored: inst.bitsStored,
-      pixelRepresentation: inst.pixelRepresentation,
-      planarConfiguration: inst.planarConfiguration,
-      photometricInterpretation: inst.photometricInterpretation,
-    }).catch((e: unknown) => {
+    const decoded = await decodeFrame(inst.transferSyntaxUid, encoded, inst).catch((e: unknown) => {
       if (e instanceof SegError) throw new InputFileError(e.code, inst.file, `frame ${frame + 1}: ${e.message}`, { cause: e });
       throw new InputFileError('DECODE_FAILED', inst.file, `frame ${frame + 1} could not be decoded (${String(e)})`, { cause: e });
     });
