@@ -8,7 +8,7 @@ import type { Volume, VoxelArray, VoxelType } from '../../volume/types.js';
 import { makeVolume } from '../../volume/volume.js';
 import { allocateVoxels, smallestExactType, VOXEL_CONSTRUCTORS } from '../../volume/voxel-types.js';
 import type { DicomInstance } from './instance.js';
-import { applyBitsStored, FrameReader, frameBytes, storedVoxelType } from './pixels.js';
+import { FrameReader, frameBytes, storedVoxelType } from './pixels.js';
 import type { DicomSeries, SliceRef } from './series.js';
 import { stackGeometry, type StackGeometry, type StackGeometryOptions } from './series-geometry.js';
 
@@ -32,6 +32,63 @@ export interface DicomVolume {
 }
 
 type IntArray = Int8Array | Uint8Array | Int16Array | Uint16Array | Int32Array | Uint32Array;
+
+const READS_IN_FLIGHT = 4;
+
+interface FrameConversion {
+  /** BitsStored < BitsAllocated: mask unused high bits, or sign-extend from bit BitsStored−1 (PS3.5 §8). */
+  mask?: { bits: number; signed: boolean };
+  /** MONOCHROME1 → MONOCHROME2 sense: v ↦ (storedMin + storedMax) − v. */
+  invertSum?: number;
+  /** Write v·slope + intercept to `out`; otherwise cleaned stored values stay in `view`. */
+  rescale: boolean;
+}
+
+/**
+ * One pass over a frame of stored values: mask/sign-extend, invert, then rescale into `out` (which may alias
+ * `view` with another element type of the same width: each index is read before it is written). Returns the min
+ * and max cleaned stored value when `track` is set (else [NaN, NaN]).
+ * The common cases get their own branch-free loops: this pass is the loader's hot path (78 M voxels for a
+ * 512×512×300 CT), and a general loop with per-voxel branches measured 3× slower.
+ */
+function convertFrame(view: IntArray, out: VoxelArray, { slope, inter }: { slope: number; inter: number }, c: FrameConversion, track: boolean): [number, number] {
+  const n = view.length;
+  if (!track && c.invertSum === undefined) {
+    if (c.rescale && !c.mask) {
+      for (let i = 0; i < n; i++) out[i] = view[i]! * slope + inter;
+      return [NaN, NaN];
+    }
+    if (c.rescale && c.mask && !c.mask.signed) {
+      const m = 2 ** c.mask.bits - 1;
+      for (let i = 0; i < n; i++) out[i] = (view[i]! & m) * slope + inter;
+      return [NaN, NaN];
+    }
+    if (c.rescale && c.mask && c.mask.signed) {
+      const sh = 32 - c.mask.bits;
+      for (let i = 0; i < n; i++) out[i] = ((view[i]! << sh) >> sh) * slope + inter;
+      return [NaN, NaN];
+    }
+  }
+  const shift = c.mask ? 32 - c.mask.bits : 0;
+  const andMask = c.mask && !c.mask.signed ? 2 ** c.mask.bits - 1 : -1;
+  const signExtend = c.mask?.signed ?? false;
+  const invertSum = c.invertSum;
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (let i = 0; i < n; i++) {
+    let v = view[i]!;
+    if (signExtend) v = (v << shift) >> shift;
+    else if (andMask !== -1) v &= andMask;
+    if (invertSum !== undefined) v = invertSum - v;
+    if (track) {
+      if (v < lo) lo = v;
+      if (v > hi) hi = v;
+    }
+    if (c.rescale) out[i] = v * slope + inter;
+    else view[i] = v;
+  }
+  return track ? [lo, hi] : [NaN, NaN];
+}
 
 function checkFormat(slices: readonly SliceRef[], label: string): DicomInstance {
   const a = slices[0]!.instance;
@@ -81,48 +138,59 @@ export async function loadSeriesVolume(series: DicomSeries, options: LoadSeriesO
   const storedMin = signed ? -(2 ** (first.bitsStored - 1)) : 0;
   const storedMax = signed ? 2 ** (first.bitsStored - 1) - 1 : 2 ** first.bitsStored - 1;
 
-  // Integer results are kept in the stored buffer and converted in place afterwards; fractional ones are converted
-  // per frame into float32 (float64 for 32-bit data, which float32 cannot hold exactly).
+  // Plan the output so that each frame is converted in ONE pass right after it is read (mask BitsStored, invert
+  // MONOCHROME1, rescale), in place when the output type has the stored width:
+  //  - integer rescale whose worst-case range (BitsStored range × slope + intercept) fits a type of the stored width
+  //    (e.g. uint16/12-bit with intercept −1024 → int16): converted in place;
+  //  - other integer rescales: stored values kept, the actual range tracked, then one more pass into the smallest
+  //    exact type;
+  //  - fractional rescales: converted per frame into float32 (float64 for 32-bit data).
   const floatType: VoxelType = first.bitsAllocated === 32 ? 'float64' : 'float32';
-  const stored = identity || integral ? (allocateVoxels(storedType, plane * nz) as IntArray) : undefined;
-  const floats = stored ? undefined : allocateVoxels(floatType, plane * nz);
-  const scratch = stored ? undefined : (allocateVoxels(storedType, plane) as IntArray);
+  let direct: VoxelType | undefined;
+  if (identity) direct = storedType;
+  else if (integral) {
+    const ends = params.flatMap(({ slope, inter }) => [storedMin * slope + inter, storedMax * slope + inter]);
+    const t = smallestExactType(Math.min(...ends), Math.max(...ends), true);
+    if (VOXEL_CONSTRUCTORS[t].BYTES_PER_ELEMENT === VOXEL_CONSTRUCTORS[storedType].BYTES_PER_ELEMENT) direct = t;
+  }
+  const integerOut = identity || integral;
+  const stored = integerOut ? (allocateVoxels(storedType, plane * nz) as IntArray) : undefined;
+  const out: VoxelArray = stored ? (direct ? new VOXEL_CONSTRUCTORS[direct](stored.buffer as ArrayBuffer, 0, stored.length) : stored) : allocateVoxels(floatType, plane * nz);
+  const convert: FrameConversion = {
+    mask: first.bitsStored < first.bitsAllocated ? { bits: first.bitsStored, signed } : undefined,
+    invertSum: invert ? storedMax + storedMin : undefined,
+    rescale: !identity && (direct !== undefined || !integerOut),
+  };
+  const needsPass = convert.mask !== undefined || convert.invertSum !== undefined || convert.rescale || (integerOut && !direct);
   let lo = Infinity;
   let hi = -Infinity;
-  const reader = new FrameReader();
-  try {
-    for (let k = 0; k < nz; k++) {
-      const s = geo.sorted[k]!;
-      const view: IntArray = stored ? (stored.subarray(k * plane, (k + 1) * plane) as IntArray) : scratch!;
-      await reader.readFrame(s.instance, s.frame, new Uint8Array(view.buffer, view.byteOffset, planeBytes));
-      applyBitsStored(view, first.bitsStored, first.bitsAllocated, signed);
-      if (invert) for (let n = 0; n < plane; n++) view[n] = storedMax + storedMin - view[n]!;
-      const { slope, inter } = params[k]!;
-      if (stored) {
-        let a = Infinity;
-        let b = -Infinity;
-        for (let n = 0; n < plane; n++) {
-          const v = view[n]!;
-          if (v < a) a = v;
-          if (v > b) b = v;
+  // Several frames in flight: file reads run in libuv's pool while the main thread converts finished frames.
+  let next = 0;
+  const worker = async () => {
+    const reader = new FrameReader();
+    const scratch = stored ? undefined : (allocateVoxels(storedType, plane) as IntArray);
+    try {
+      while (next < nz) {
+        const k = next++;
+        const s = geo.sorted[k]!;
+        const view: IntArray = stored ? (stored.subarray(k * plane, (k + 1) * plane) as IntArray) : scratch!;
+        await reader.readFrame(s.instance, s.frame, new Uint8Array(view.buffer, view.byteOffset, planeBytes));
+        if (!needsPass) continue;
+        const [a, b] = convertFrame(view, out.subarray(k * plane, (k + 1) * plane), params[k]!, convert, integerOut && !direct);
+        if (integerOut && !direct) {
+          const { slope, inter } = params[k]!;
+          lo = Math.min(lo, a * slope + inter, b * slope + inter);
+          hi = Math.max(hi, a * slope + inter, b * slope + inter);
         }
-        const x = a * slope + inter;
-        const y = b * slope + inter;
-        lo = Math.min(lo, x, y);
-        hi = Math.max(hi, x, y);
-      } else {
-        const out = floats!;
-        const base = k * plane;
-        for (let n = 0; n < plane; n++) out[base + n] = view[n]! * slope + inter;
       }
+    } finally {
+      await reader.close();
     }
-  } finally {
-    await reader.close();
-  }
+  };
+  await Promise.all(Array.from({ length: Math.min(READS_IN_FLIGHT, nz) }, worker));
 
-  let data: VoxelArray;
-  if (stored) data = identity ? stored : rescaleIntegers(stored, params, plane, lo, hi);
-  else data = floats!;
+  let data: VoxelArray = out;
+  if (integerOut && !direct && !identity) data = rescaleIntegers(stored!, params, plane, lo, hi);
   if (geo.nonUniform) data = resampleAlongK(data, plane, geo.positionsMm, geo.spacing[2]);
   const dims = [nx, ny, data.length / plane] as const;
   let volume: Volume;

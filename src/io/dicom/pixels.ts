@@ -129,19 +129,3 @@ function swapInPlace(bytes: Uint8Array, bitsAllocated: number): void {
   if (bitsAllocated === 16) b.swap16();
   else if (bitsAllocated === 32) b.swap32();
 }
-
-/**
- * Applies BitsStored to stored values in place: masks unused high bits (unsigned) or sign-extends from bit
- * BitsStored−1 (signed), as PS3.5 §8 defines the pixel cell. No-op when BitsStored equals BitsAllocated.
- */
-export function applyBitsStored(values: Int8Array | Uint8Array | Int16Array | Uint16Array | Int32Array | Uint32Array, bitsStored: number, bitsAllocated: number, signed: boolean): void {
-  if (!(bitsStored > 0) || bitsStored >= bitsAllocated) return;
-  if (signed) {
-    const shift = 32 - bitsStored;
-    for (let n = 0; n < values.length; n++) values[n] = (values[n]! << shift) >> shift;
-  } else {
-    const mask = 2 ** bitsStored - 1;
-    for (let n = 0; n < values.length; n++) values[n] = values[n]! & mask;
-  }
-}
-

@@ -1,0 +1,116 @@
+/**
+ * medseg benchmarks: `npm run bench [-- <section>… ] [--reps N] [--regenerate] [--profile]`.
+ *
+ * Sections (default: all):
+ *   io   load time and peak memory of the DICOM and NIfTI readers against baselines measured in the same run.
+ * Later sections (inference, measurement) are added to SECTIONS below; each returns a result object that is
+ * written to .cache/bench/<section>-results.json, plus a Markdown table printed to stdout.
+ *
+ * Performance is reported as ratios against baselines measured in the same run, never as timed test assertions.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, release, totalmem, type } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { runIoSection } from './io/section.js';
+
+const REPO = fileURLToPath(new URL('..', import.meta.url));
+const CACHE = join(REPO, '.cache', 'bench');
+
+interface Args {
+  sections: string[];
+  reps: number;
+  regenerate: boolean;
+  profile: boolean;
+}
+
+interface SectionContext {
+  cacheDir: string;
+  reps: number;
+  regenerate: boolean;
+  profile: boolean;
+  log: (line: string) => void;
+}
+
+interface SectionReport {
+  /** Written as JSON to .cache/bench/<name>-results.json */
+  result: object;
+  /** Markdown printed at the end */
+  summary: string;
+}
+
+const SECTIONS: Record<string, (ctx: SectionContext) => Promise<SectionReport>> = {
+  io: async (ctx) => {
+    const r = await runIoSection(ctx);
+    const d = r.data;
+    const summary = [
+      `## IO: ${d.params.nx}×${d.params.ny}×${d.params.nz} int16 (${(d.volumeBytes / 1e6).toFixed(1)} MB), ${r.reps} reps, medians`,
+      '',
+      `Files: .nii ${(d.fileBytes.nii / 1e6).toFixed(1)} MB, .nii.gz ${(d.fileBytes.niiGz / 1e6).toFixed(1)} MB (gzip ratio ${(d.fileBytes.nii / d.fileBytes.niiGz).toFixed(2)}), DICOM ${d.dicomFiles} files ${(d.fileBytes.dicomTotal / 1e6).toFixed(1)} MB.`,
+      `Times are inside the process (start-up and imports excluded; "wall" includes them). Peak extra RSS = the child's peak RSS minus an idle child's with the same imports (node ${(r.idleRssKiB.node / 1024).toFixed(0)} MiB${r.idleRssKiB.python ? `, python ${(r.idleRssKiB.python / 1024).toFixed(0)} MiB` : ''}); dcm2niix: whole-process peak.`,
+      '',
+      r.table,
+      '',
+      r.targetTable,
+      ...(r.skipped.length ? ['', `Skipped: ${r.skipped.join('; ')}`] : []),
+    ].join('\n');
+    return { result: r, summary };
+  },
+};
+
+function parseArgs(argv: string[]): Args {
+  const a: Args = { sections: [], reps: 7, regenerate: false, profile: false };
+  for (let n = 0; n < argv.length; n++) {
+    const v = argv[n]!;
+    if (v === '--reps') a.reps = Number(argv[++n]);
+    else if (v.startsWith('--reps=')) a.reps = Number(v.slice(7));
+    else if (v === '--quick') a.reps = 3;
+    else if (v === '--regenerate') a.regenerate = true;
+    else if (v === '--profile') a.profile = true;
+    else if (v === '--help' || v === '-h') {
+      process.stdout.write('usage: npm run bench -- [io] [--reps N (default 7)] [--quick (3 reps)] [--regenerate] [--profile]\n');
+      process.exit(0);
+    } else if (v in SECTIONS) a.sections.push(v);
+    else throw new Error(`unknown argument ${v}; sections: ${Object.keys(SECTIONS).join(', ')}`);
+  }
+  if (!Number.isInteger(a.reps) || a.reps < 1) throw new Error('--reps must be a positive integer');
+  if (a.sections.length === 0) a.sections = Object.keys(SECTIONS);
+  return a;
+}
+
+function machine() {
+  const c = cpus();
+  return {
+    cpu: c[0]?.model.trim(),
+    cores: c.length,
+    memGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10,
+    os: `${type()} ${release()}`,
+    node: process.version,
+    loadavgAtStart: loadavg().map((v) => Math.round(v * 100) / 100),
+  };
+}
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  mkdirSync(CACHE, { recursive: true });
+  const log = (line: string) => process.stdout.write(`${line}\n`);
+  const m = machine();
+  log(`medseg bench — ${new Date().toISOString()} — ${m.cpu}, ${m.cores} cores, ${m.memGiB} GiB, ${m.os}, node ${m.node}, load ${m.loadavgAtStart.join(' ')}`);
+  const summaries: string[] = [];
+  for (const name of args.sections) {
+    log(`\n# section ${name}`);
+    const t0 = performance.now();
+    const report = await SECTIONS[name]!({ cacheDir: CACHE, reps: args.reps, regenerate: args.regenerate, profile: args.profile, log });
+    const out = join(CACHE, `${name}-results.json`);
+    const durationS = Math.round((performance.now() - t0) / 100) / 10;
+    writeFileSync(out, `${JSON.stringify({ date: new Date().toISOString(), machine: { ...m, loadavgAtEnd: loadavg().map((v) => Math.round(v * 100) / 100) }, durationS, ...report.result }, null, 2)}\n`);
+    log(`section ${name}: ${durationS} s; results in ${out}`);
+    summaries.push(report.summary);
+  }
+  log(`\n${summaries.join('\n\n')}`);
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+  process.exit(1);
+});
