@@ -1,7 +1,7 @@
 /**
  * Volume geometry of a stack of DICOM slices. Everything here is LPS, mm.
  * anchor: dcmjs ImageNormalizer (sort by the projection of ImagePositionPatient on the slice normal), plus the
- * gap checks it left as a TODO; DOMAIN.md §1. Spacing between slices always comes from positions, never from
+ * gap checks dcmjs never implemented; DOMAIN.md §1. Spacing between slices always comes from positions, never from
  * SliceThickness or InstanceNumber.
  */
 import { InputFileError, NonUniformSpacingError, SegError } from '../../errors.js';
