@@ -1,6 +1,6 @@
 import { CodecError } from './codec-error.js';
 import type { FrameFormat, RawDecodedFrame } from './frame-format.js';
-import { type JpegFrameHeader, readJpegFrameHeader } from './jpeg-header.js';
+import { type JpegFrameHeader, requireJpegFrameHeader } from './jpeg-header.js';
 import { transferSyntaxName } from './transfer-syntaxes.js';
 import { libJpegTurbo, runWasmDecoder } from './wasm-modules.js';
 
@@ -49,15 +49,7 @@ function withoutColourTransform(frame: Uint8Array): Uint8Array {
  */
 export async function decodeJpegDct(uid: string, frame: Uint8Array, format: FrameFormat): Promise<RawDecodedFrame> {
   const name = transferSyntaxName(uid);
-  const header = readJpegFrameHeader(frame);
-  if (header === undefined) {
-    throw new CodecError(
-      'DECODE_FAILED',
-      uid,
-      `${name}: the frame is not a JPEG codestream (no start-of-image and frame header); the pixel data is ` +
-        `corrupt or truncated.`,
-    );
-  }
+  const header = requireJpegFrameHeader(uid, frame);
   if (header.marker !== 0xc0 && header.marker !== 0xc1 && header.marker !== 0xc2) {
     throw new CodecError(
       'DECODE_FAILED',

@@ -1,3 +1,5 @@
+import { CodecError } from './codec-error.js';
+import { transferSyntaxName } from './transfer-syntaxes.js';
 /** Start-of-frame parameters of a JPEG (ITU T.81) or JPEG-LS (T.87) codestream. */
 export interface JpegFrameHeader {
   /** The SOF marker's second byte: 0xc0 baseline, 0xc1 extended, 0xc3 lossless, 0xf7 JPEG-LS, ... */
@@ -82,4 +84,21 @@ export function endsWithEoi(data: Uint8Array): boolean {
   let end = data.length;
   while (end > 0 && data.length - end < 16 && data[end - 1] === 0) end--;
   return end >= 2 && data[end - 2] === 0xff && data[end - 1] === 0xd9;
+}
+
+/**
+ * The frame header of a JPEG codestream, or a DECODE_FAILED CodecError naming the transfer syntax when the frame
+ * has none (corrupt or truncated pixel data).
+ */
+export function requireJpegFrameHeader(uid: string, frame: Uint8Array): JpegFrameHeader {
+  const header = readJpegFrameHeader(frame);
+  if (header === undefined) {
+    throw new CodecError(
+      'DECODE_FAILED',
+      uid,
+      `${transferSyntaxName(uid)}: the frame is not a JPEG codestream (no start-of-image and frame header); the pixel ` +
+        `data is corrupt or truncated.`,
+    );
+  }
+  return header;
 }

@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import { CodecError } from './codec-error.js';
 import type { FrameFormat, RawDecodedFrame } from './frame-format.js';
-import { readJpegFrameHeader } from './jpeg-header.js';
+import { requireJpegFrameHeader } from './jpeg-header.js';
 import { transferSyntaxName } from './transfer-syntaxes.js';
 
 /** The part of jpeg-lossless-decoder-js's `Decoder` used here (the package ships no type declarations). */
@@ -34,15 +34,7 @@ export async function decodeJpegLossless(
   format: FrameFormat,
 ): Promise<RawDecodedFrame> {
   const name = transferSyntaxName(uid);
-  const header = readJpegFrameHeader(frame);
-  if (header === undefined) {
-    throw new CodecError(
-      'DECODE_FAILED',
-      uid,
-      `${name}: the frame is not a JPEG codestream (no start-of-image and frame header); the pixel data is ` +
-        `corrupt or truncated.`,
-    );
-  }
+  const header = requireJpegFrameHeader(uid, frame);
   if (header.marker !== 0xc3) {
     throw new CodecError(
       'DECODE_FAILED',
