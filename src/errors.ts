@@ -22,7 +22,12 @@ export type SegErrorCode =
   | 'INCONSISTENT_SERIES'
   | 'NON_UNIFORM_SPACING'
   | 'UNSUPPORTED_FORMAT'
-  | 'WRITE_FAILED';
+  | 'WRITE_FAILED'
+  | 'INVALID_MODEL_CARD'
+  | 'MODEL_LOAD_FAILED'
+  | 'MODEL_MISMATCH'
+  | 'INFERENCE_FAILED'
+  | 'CANCELLED';
 
 export class SegError extends Error {
   override name = 'SegError';

@@ -9,6 +9,8 @@ export const EXIT = {
   unsupported: 4,
   seriesChoice: 5,
   writeFailed: 6,
+  model: 7,
+  cancelled: 130,
 } as const;
 
 const BY_CODE: Record<SegErrorCode, number> = {
@@ -31,6 +33,11 @@ const BY_CODE: Record<SegErrorCode, number> = {
   NO_SERIES: EXIT.seriesChoice,
   AMBIGUOUS_SERIES: EXIT.seriesChoice,
   WRITE_FAILED: EXIT.writeFailed,
+  INVALID_MODEL_CARD: EXIT.model,
+  MODEL_LOAD_FAILED: EXIT.model,
+  MODEL_MISMATCH: EXIT.model,
+  INFERENCE_FAILED: EXIT.model,
+  CANCELLED: EXIT.cancelled,
 };
 
 export function exitCodeFor(error: unknown): number {

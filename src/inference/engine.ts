@@ -1,0 +1,346 @@
+/**
+ * The overlap-tile engine. Runs a network over a 3-D array on the engine grid (W fastest, then H, then D, i.e. the
+ * tensor's spatial order), in 3-D patches, 2-D slices (with neighbour slices as channels) or all at once, and
+ * streams finished planes to a consumer.
+ *
+ * Memory: weighted outputs are accumulated only in a slab (a ring of planes along D) as deep as the tiles still in
+ * flight touch; a plane is finalised (divided by the summed weights, activated, argmax) as soon as no remaining tile
+ * covers it, handed to the consumer and its slot reused. Nothing of size C × volume is ever allocated here.
+ */
+import { SegError } from '../errors.js';
+import { blendingWeights, mirrorCombinations, padToAtLeast, padToMultiple, sourceIndex, windowStarts, type Blending, type PaddingMode, type WindowPlacement } from './tiling.js';
+
+export type Vec3n = [number, number, number];
+
+/** Runs one batch through the network. Input and output are NC + spatial, float32. */
+export interface TensorRunner {
+  run(input: Float32Array, shape: readonly number[]): Promise<{ data: Float32Array; dims: readonly number[] }>;
+  /** Largest batch the model accepts (1 for a fixed batch dimension). */
+  readonly maxBatch: number;
+}
+
+export interface EngineInput {
+  /** One Float32Array per image channel, W fastest, dims [W, H, D]. */
+  readonly channels: readonly Float32Array[];
+  readonly dims: Vec3n;
+}
+
+export interface EngineSettings {
+  mode: 'slice' | 'sliding-window' | 'whole';
+  /** Output patch in tensor order [D, H, W]; slice mode: [1, H, W]; whole mode: ignored. */
+  patch?: Vec3n | undefined;
+  neighbourSlices: number;
+  divisibleBy: Vec3n;
+  placement: WindowPlacement;
+  /** nnU-Net step or MONAI overlap. */
+  fraction: number;
+  blending: Blending;
+  sigmaScale: number;
+  padding: { mode: PaddingMode; value: number; margin: Vec3n };
+  mirrorAxes: readonly number[];
+  batchSize: number;
+  outputChannels: number;
+}
+
+export interface EngineProgress {
+  readonly stage: 'inference';
+  readonly done: number;
+  readonly total: number;
+  readonly elapsedMs: number;
+  readonly etaMs: number | undefined;
+}
+
+export interface CancelToken {
+  readonly cancelled: boolean;
+}
+
+/** Receives finalised planes in increasing D order: blended raw outputs (C × H × W, channel-major). */
+export interface PlaneConsumer {
+  plane(z: number, values: Float32Array): void;
+}
+
+export interface EngineStats {
+  tiles: number;
+  runs: number;
+  runMs: number;
+  slabPlanes: number;
+  tileStarts: [number[], number[], number[]];
+  padBefore: Vec3n;
+  padAfter: Vec3n;
+}
+
+/** The tiling plan: padding, tile starts (padded coordinates of the output patch), input context. */
+export interface TilePlan {
+  outPatch: Vec3n;
+  inPatch: Vec3n;
+  context: Vec3n;
+  padBefore: Vec3n;
+  padAfter: Vec3n;
+  starts: [number[], number[], number[]];
+}
+
+export function planTiles(dims: Vec3n, s: EngineSettings): TilePlan {
+  const [W, H, D] = dims;
+  const size: Vec3n = [D, H, W];
+  const margin = s.padding.margin;
+  const padBefore: Vec3n = [0, 0, 0];
+  const padAfter: Vec3n = [0, 0, 0];
+  let outPatch: Vec3n;
+  let context: Vec3n = [0, 0, 0];
+  if (s.mode === 'whole') {
+    for (let a = 0; a < 3; a++) {
+      const withMargin = size[a]! + 2 * margin[a]!;
+      const [b, e] = padToMultiple(withMargin, s.divisibleBy[a]!);
+      padBefore[a] = margin[a]! + b;
+      padAfter[a] = margin[a]! + e;
+    }
+    outPatch = [0, 1, 2].map((a) => size[a]! + padBefore[a]! + padAfter[a]!) as Vec3n;
+    return { outPatch, inPatch: outPatch, context, padBefore, padAfter, starts: [[0], [0], [0]] };
+  }
+  if (s.mode === 'slice') {
+    const inPlane = s.patch ? [s.patch[1], s.patch[2]] : undefined;
+    outPatch = [1, 0, 0];
+    for (const a of [1, 2]) {
+      const withMargin = size[a]! + 2 * margin[a]!;
+      const target = inPlane ? Math.max(withMargin, inPlane[a - 1]!) : Math.ceil(withMargin / s.divisibleBy[a]!) * s.divisibleBy[a]!;
+      const [b, e] = padToAtLeast(withMargin, target);
+      padBefore[a] = margin[a]! + b;
+      padAfter[a] = margin[a]! + e;
+      outPatch[a] = inPlane ? inPlane[a - 1]! : size[a]! + padBefore[a]! + padAfter[a]!;
+    }
+    context = [s.neighbourSlices, 0, 0];
+    const starts: [number[], number[], number[]] = [
+      Array.from({ length: D }, (_, z) => z),
+      windowStarts(size[1]! + padBefore[1]! + padAfter[1]!, outPatch[1]!, s.fraction, s.placement),
+      windowStarts(size[2]! + padBefore[2]! + padAfter[2]!, outPatch[2]!, s.fraction, s.placement),
+    ];
+    return { outPatch, inPatch: [1 + 2 * s.neighbourSlices, outPatch[1]!, outPatch[2]!], context, padBefore, padAfter, starts };
+  }
+  if (!s.patch) throw new RangeError('sliding-window mode needs a patch size');
+  outPatch = [...s.patch];
+  for (let a = 0; a < 3; a++) {
+    const withMargin = size[a]! + 2 * margin[a]!;
+    const [b, e] = padToAtLeast(withMargin, outPatch[a]!);
+    padBefore[a] = margin[a]! + b;
+    padAfter[a] = margin[a]! + e;
+  }
+  const starts = [0, 1, 2].map((a) => windowStarts(size[a]! + padBefore[a]! + padAfter[a]!, outPatch[a]!, s.fraction, s.placement)) as [number[], number[], number[]];
+  return { outPatch, inPatch: outPatch, context, padBefore, padAfter, starts };
+}
+
+interface Tile {
+  d: number;
+  h: number;
+  w: number;
+}
+
+/**
+ * Runs the network over `input` and streams blended planes to `consumer`.
+ * @throws SegError MODEL_MISMATCH when the network's output does not have the expected shape; CANCELLED.
+ */
+export async function runEngine(
+  input: EngineInput,
+  settings: EngineSettings,
+  runner: TensorRunner,
+  consumer: PlaneConsumer,
+  hooks: { onProgress?: ((p: EngineProgress) => void) | undefined; cancel?: CancelToken | undefined } = {},
+): Promise<EngineStats> {
+  const [W, H, D] = input.dims;
+  const plan = planTiles(input.dims, settings);
+  const { outPatch, inPatch, context, padBefore } = plan;
+  const [oD, oH, oW] = outPatch;
+  const [iD, iH, iW] = inPatch;
+  const cin = input.channels.length;
+  const cout = settings.outputChannels;
+  const spatialRank = settings.mode === 'slice' ? 2 : 3;
+  const weights = settings.mode === 'whole' ? new Float32Array(oD * oH * oW).fill(1) : blendingWeights(outPatch, settings.blending, settings.placement, settings.sigmaScale);
+  const tiles: Tile[] = [];
+  for (const d of plan.starts[0]) for (const h of plan.starts[1]) for (const w of plan.starts[2]) tiles.push({ d, h, w });
+  const batch = Math.max(1, Math.min(settings.batchSize, runner.maxBatch, tiles.length));
+  const combos = [[] as number[], ...mirrorCombinations(settings.mirrorAxes)];
+
+  // Slab depth: the most planes any batch keeps unfinished at once (simulated on the plan).
+  let slab = 1;
+  for (let t = 0; t < tiles.length; t += batch) {
+    const firstUnfinished = tiles[t]!.d - padBefore[0];
+    const end = Math.max(...tiles.slice(t, t + batch).map((x) => x.d - padBefore[0] + oD));
+    slab = Math.max(slab, Math.min(end, D) - Math.max(firstUnfinished, 0));
+  }
+  slab = Math.min(Math.max(slab, 1), D);
+  const plane = W * H;
+  const acc = new Float32Array(slab * cout * plane);
+  const wsum = new Float32Array(slab * plane);
+
+  const tileIn = iD * iH * iW;
+  const tileOut = oD * oH * oW;
+  const inputBuf = new Float32Array(batch * cin * tileIn);
+  const flipBuf = combos.length > 1 ? new Float32Array(batch * cin * tileIn) : undefined;
+  const sumBuf = combos.length > 1 ? new Float32Array(batch * cout * tileOut) : undefined;
+  const outFlipBuf = combos.length > 1 ? new Float32Array(batch * cout * tileOut) : undefined;
+  const padMode = settings.padding.mode;
+  const padValue = settings.padding.value;
+  const stats: EngineStats = { tiles: tiles.length, runs: 0, runMs: 0, slabPlanes: slab, tileStarts: plan.starts, padBefore: plan.padBefore, padAfter: plan.padAfter };
+  const started = performance.now();
+  let finalisedUpTo = 0; // planes < this are done
+  const totalSteps = tiles.length * combos.length;
+  let doneSteps = 0;
+
+  const fill = (tile: Tile, b: number): void => {
+    const zIdx = axisIndices(tile.d - padBefore[0] - context[0], iD, D, padMode);
+    const yIdx = axisIndices(tile.h - padBefore[1] - context[1], iH, H, padMode);
+    const xIdx = axisIndices(tile.w - padBefore[2] - context[2], iW, W, padMode);
+    for (let c = 0; c < cin; c++) {
+      const src = input.channels[c]!;
+      let o = (b * cin + c) * tileIn;
+      for (let z = 0; z < iD; z++) {
+        const sz = zIdx[z]!;
+        for (let y = 0; y < iH; y++) {
+          const sy = yIdx[y]!;
+          if (sz < 0 || sy < 0) {
+            inputBuf.fill(padValue, o, o + iW);
+            o += iW;
+            continue;
+          }
+          const row = sz * plane + sy * W;
+          for (let x = 0; x < iW; x++, o++) {
+            const sx = xIdx[x]!;
+            inputBuf[o] = sx < 0 ? padValue : src[row + sx]!;
+          }
+        }
+      }
+    }
+  };
+
+  const checkCancel = (): void => {
+    if (hooks.cancel?.cancelled) throw new SegError('CANCELLED', 'segmentation cancelled');
+  };
+
+  for (let t0 = 0; t0 < tiles.length; t0 += batch) {
+    checkCancel();
+    const group = tiles.slice(t0, t0 + batch);
+    const n = group.length;
+    group.forEach((tile, b) => fill(tile, b));
+    const inShape = spatialRank === 3 ? [n, cin, iD, iH, iW] : [n, cin * iD, iH, iW];
+    let out: Float32Array | undefined;
+    for (const axes of combos) {
+      checkCancel();
+      let feed = inputBuf.subarray(0, n * cin * tileIn);
+      if (axes.length) {
+        flipInto(feed, flipBuf!.subarray(0, feed.length), n * cin, [iD, iH, iW], axes);
+        feed = flipBuf!.subarray(0, feed.length);
+      }
+      const t = performance.now();
+      const result = await runner.run(feed, inShape);
+      stats.runMs += performance.now() - t;
+      stats.runs++;
+      checkOutput(result.dims, n, cout, spatialRank === 3 ? [oD, oH, oW] : [oH, oW]);
+      let data = result.data;
+      if (axes.length) {
+        const back = outFlipBuf!.subarray(0, data.length);
+        flipInto(data, back, n * cout, [oD, oH, oW], axes);
+        data = back;
+      }
+      if (combos.length > 1) {
+        const sum = sumBuf!.subarray(0, n * cout * tileOut);
+        if (!out) {
+          sum.set(data);
+          out = sum;
+        } else for (let i = 0; i < sum.length; i++) sum[i] = sum[i]! + data[i]!;
+      } else out = data;
+      doneSteps += n;
+      const elapsedMs = performance.now() - started;
+      hooks.onProgress?.({ stage: 'inference', done: doneSteps, total: totalSteps, elapsedMs, etaMs: doneSteps ? (elapsedMs / doneSteps) * (totalSteps - doneSteps) : undefined });
+    }
+    const scale = 1 / combos.length;
+    group.forEach((tile, b) => accumulate(out!, b, tile, scale));
+    // Planes no later tile covers are final.
+    const next = tiles[t0 + n];
+    const boundary = next ? Math.min(next.d - padBefore[0], D) : D;
+    for (; finalisedUpTo < boundary; finalisedUpTo++) finalise(finalisedUpTo);
+  }
+  return stats;
+
+  function accumulate(out: Float32Array, b: number, tile: Tile, scale: number): void {
+    const z0 = tile.d - padBefore[0];
+    const y0 = tile.h - padBefore[1];
+    const x0 = tile.w - padBefore[2];
+    const xa = Math.max(0, -x0);
+    const xb = Math.min(oW, W - x0);
+    for (let z = 0; z < oD; z++) {
+      const gz = z0 + z;
+      if (gz < 0 || gz >= D) continue;
+      if (gz < finalisedUpTo) throw new Error(`internal: plane ${gz} received output after it was finalised`);
+      const slot = gz % slab;
+      for (let y = 0; y < oH; y++) {
+        const gy = y0 + y;
+        if (gy < 0 || gy >= H) continue;
+        const wRow = (z * oH + y) * oW;
+        const accRowW = slot * plane + gy * W + x0;
+        for (let x = xa; x < xb; x++) wsum[accRowW + x] = wsum[accRowW + x]! + weights[wRow + x]!;
+        for (let c = 0; c < cout; c++) {
+          const oRow = ((b * cout + c) * oD + z) * oH * oW + y * oW;
+          const aRow = (slot * cout + c) * plane + gy * W + x0;
+          for (let x = xa; x < xb; x++) acc[aRow + x] = acc[aRow + x]! + weights[wRow + x]! * out[oRow + x]! * scale;
+        }
+      }
+    }
+  }
+
+  function finalise(z: number): void {
+    const slot = z % slab;
+    const values = acc.subarray(slot * cout * plane, (slot + 1) * cout * plane);
+    const w = wsum.subarray(slot * plane, (slot + 1) * plane);
+    for (let p = 0; p < plane; p++) {
+      const inv = w[p]! > 0 ? 1 / w[p]! : 0;
+      for (let c = 0; c < cout; c++) values[c * plane + p] = values[c * plane + p]! * inv;
+    }
+    consumer.plane(z, values);
+    values.fill(0);
+    w.fill(0);
+  }
+}
+
+/** Source indices along one axis for a tile starting at `start` (unpadded coordinates), −1 for constant padding. */
+function axisIndices(start: number, length: number, size: number, mode: PaddingMode): Int32Array {
+  const out = new Int32Array(length);
+  for (let i = 0; i < length; i++) out[i] = sourceIndex(start + i, size, mode);
+  return out;
+}
+
+function checkOutput(dims: readonly number[], n: number, cout: number, spatial: readonly number[]): void {
+  const expected = [n, cout, ...spatial];
+  if (dims.length !== expected.length || dims.some((d, i) => d !== expected[i])) {
+    throw new SegError(
+      'MODEL_MISMATCH',
+      `the model returned an output of shape [${dims.join(', ')}] for an input tile whose output should be [${expected.join(', ')}]; ` +
+        `check the card's output.channels, mode and patch size against the model`,
+    );
+  }
+}
+
+/**
+ * Flips `count` consecutive blocks of shape [D, H, W] (a batch × channel stack) along spatial axes (0 = D, 1 = H,
+ * 2 = W) from `src` into `dst` (which may be a different buffer of the same length, or the same for out-of-place
+ * use by the caller).
+ */
+export function flipInto(src: Float32Array, dst: Float32Array, count: number, shape: readonly number[], axes: readonly number[]): void {
+  const [d, h, w] = shape as [number, number, number];
+  const fd = axes.includes(0);
+  const fh = axes.includes(1);
+  const fw = axes.includes(2);
+  const block = d * h * w;
+  if (src === dst) throw new Error('flipInto needs distinct buffers');
+  for (let n = 0; n < count; n++) {
+    const base = n * block;
+    for (let z = 0; z < d; z++) {
+      const sz = fd ? d - 1 - z : z;
+      for (let y = 0; y < h; y++) {
+        const sy = fh ? h - 1 - y : y;
+        const so = base + (sz * h + sy) * w;
+        const o = base + (z * h + y) * w;
+        if (fw) for (let x = 0; x < w; x++) dst[o + x] = src[so + w - 1 - x]!;
+        else dst.set(src.subarray(so, so + w), o);
+      }
+    }
+  }
+}
