@@ -5,6 +5,7 @@ import { SegError } from '../errors.js';
 import { convertScan } from './convert.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
 import { buildInfo, renderInfo } from './info.js';
+import { renderSegmentSummary, segmentCommand } from './segment.js';
 
 const USAGE = `medseg — 3D medical image segmentation
 
@@ -15,16 +16,31 @@ Usage:
   medseg convert <file|folder>... <out.nii|out.nii.gz> [--series <id>] [--volume <n>]
                  [--allow-nonuniform] [--json]
       Write one volume as NIfTI-1 with rescale applied and values kept exact.
+  medseg segment <file|folder>... --out <dir> [--model <card.json>] [--series <id>]
+                 [--provider cpu|cuda|webgpu|auto] [--threads <n>] [--batch-size <n>]
+                 [--no-tta] [--probabilities] [--json]
+      Segment a scan with a model card's ONNX model (the bundled default model when
+      --model is absent) and write <dir>/labels.nii.gz on the scan's own grid
+      (and <dir>/probabilities/*.nii.gz with --probabilities). Progress on stderr.
 
 Options:
   --series <id>         series id or SeriesInstanceUID (as \`medseg info\` lists them)
   --volume <n>          volume index of a 4D NIfTI (0-based)
   --allow-nonuniform    accept missing slices/variable gaps by resampling linearly along the slice axis
+  --model <card.json>   model card (JSON) naming its ONNX file
+  --out <dir>           output folder (created if needed)
+  --provider <name>     ONNX Runtime execution provider: cpu (default), cuda, webgpu, auto;
+                        an unavailable one falls back to cpu with a note
+  --threads <n>         ONNX Runtime intra-op threads (default: all cores)
+  --batch-size <n>      tiles or slices per session run (default: the card's)
+  --no-tta              skip the card's test-time mirroring (faster, slightly less accurate)
+  --probabilities       also write per-channel probability maps
   --json                machine-readable output on stdout
   -h, --help            this text
 
 Exit codes: 0 ok, 1 internal error, 2 usage, 3 bad input data, 4 unsupported data,
-            5 series not found or ambiguous, 6 output could not be written.`;
+            5 series not found or ambiguous, 6 output could not be written,
+            7 model card or model problem, 130 cancelled (Ctrl-C).`;
 
 function fail(message: string, code: number, json: boolean, errorCode = 'USAGE'): number {
   if (json) process.stdout.write(`${JSON.stringify({ error: { code: errorCode, message } })}\n`);
@@ -43,6 +59,13 @@ export async function main(argv: string[]): Promise<number> {
         series: { type: 'string' },
         volume: { type: 'string' },
         'allow-nonuniform': { type: 'boolean', default: false },
+        model: { type: 'string' },
+        out: { type: 'string' },
+        provider: { type: 'string' },
+        threads: { type: 'string' },
+        'batch-size': { type: 'string' },
+        'no-tta': { type: 'boolean', default: false },
+        probabilities: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
     });
@@ -84,6 +107,38 @@ export async function main(argv: string[]): Promise<number> {
         }
         return EXIT.ok;
       }
+      case 'segment': {
+        if (rest.length === 0) return fail('segment needs a scan (file or folder)', EXIT.usage, json);
+        if (!values.out) return fail('segment needs --out <dir>', EXIT.usage, json);
+        const provider = values.provider ?? 'cpu';
+        if (!['cpu', 'cuda', 'webgpu', 'auto'].includes(provider)) return fail(`--provider must be cpu, cuda, webgpu or auto, got "${provider}"`, EXIT.usage, json);
+        const threads = positiveInt(values.threads);
+        const batchSize = positiveInt(values['batch-size']);
+        if (threads === null) return fail(`--threads must be a whole number ≥ 1, got "${values.threads}"`, EXIT.usage, json);
+        if (batchSize === null) return fail(`--batch-size must be a whole number ≥ 1, got "${values['batch-size']}"`, EXIT.usage, json);
+        const abort = new AbortController();
+        const onSigint = () => abort.abort();
+        process.once('SIGINT', onSigint);
+        try {
+          const summary = await segmentCommand(rest, {
+            model: values.model,
+            out: values.out,
+            seriesId: values.series,
+            allowNonUniform: values['allow-nonuniform'],
+            provider: provider as 'cpu' | 'cuda' | 'webgpu' | 'auto',
+            threads,
+            batchSize,
+            tta: values['no-tta'] ? false : undefined,
+            probabilities: values.probabilities,
+            progress: !json && process.stderr.isTTY,
+            signal: abort.signal,
+          });
+          process.stdout.write(json ? `${JSON.stringify(summary, null, 2)}\n` : `${renderSegmentSummary(summary)}\n`);
+        } finally {
+          process.off('SIGINT', onSigint);
+        }
+        return EXIT.ok;
+      }
       default:
         return fail(`unknown command "${command}"\n\n${USAGE}`, EXIT.usage, json);
     }
@@ -91,6 +146,13 @@ export async function main(argv: string[]): Promise<number> {
     if (e instanceof SegError) return fail(e.message, exitCodeFor(e), json, e.code);
     return fail(`internal error: ${(e as Error).stack ?? String(e)}`, EXIT.internal, json, 'INTERNAL');
   }
+}
+
+/** undefined when absent, null when not a positive integer. */
+function positiveInt(v: string | undefined): number | undefined | null {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  return Number.isInteger(n) && n >= 1 ? n : null;
 }
 
 main(process.argv.slice(2)).then(

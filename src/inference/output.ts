@@ -259,10 +259,11 @@ export class ScanWriter implements PlaneConsumer {
           const z0 = Math.floor(cz);
           const x1 = Math.min(x0 + 1, ew - 1);
           const y1 = Math.min(y0 + 1, eh - 1);
-          const z1 = Math.min(z0 + 1, ed - 1);
           const fx = cx - x0;
           const fy = cy - y0;
           const fz = cz - z0;
+          // On an exact plane the next one may not be finalised yet (and is not needed).
+          const z1 = fz > 0 ? Math.min(z0 + 1, ed - 1) : z0;
           const p0 = this.buffered.get(z0)!.values;
           const p1 = this.buffered.get(z1)!.values;
           for (let c = 0; c < C; c++) {
