@@ -31,3 +31,21 @@ export type { DicomInstance, FrameGeometry } from './io/dicom/instance.js';
 
 export { loadScan, detectFormat } from './io/load.js';
 export type { LoadedScan, LoadScanOptions } from './io/load.js';
+
+export { loadModelCard, parseModelCard, modelCardSchema, channelLabelValues, ModelCardError } from './inference/card.js';
+export type { ModelCard, ModelCardSpec, ModelCardJson } from './inference/card.js';
+export { cardFromNnunet, importNnunetCard, NnunetImportError } from './inference/nnunet.js';
+export type { NnunetImportOptions } from './inference/nnunet.js';
+export { segmentVolume, segmentWithRunner, engineSettings } from './inference/pipeline.js';
+export type { SegmentOptions, SegmentResult, SegmentProgress, SegmentStage } from './inference/pipeline.js';
+export { segmentInWorker } from './inference/run-in-worker.js';
+export type { WorkerSegmentOptions } from './inference/run-in-worker.js';
+export { openModelSession } from './inference/session.js';
+export type { ModelSession, Provider, ProviderChoice, SessionOptions } from './inference/session.js';
+export { runEngine, planTiles } from './inference/engine.js';
+export type { TensorRunner, EngineSettings, EngineStats, EngineProgress, PlaneConsumer, CancelToken } from './inference/engine.js';
+export { windowStarts, blendingWeights, paddedIndexMap, mirrorCombinations } from './inference/tiling.js';
+export { modelGrid, engineGrid, indexMap } from './inference/grid.js';
+
+export { connectedComponents, keepLargestComponent } from './postprocess/components.js';
+export type { Connectivity, Components } from './postprocess/components.js';

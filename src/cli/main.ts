@@ -6,6 +6,7 @@ import { convertScan } from './convert.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
 import { buildInfo, renderInfo } from './info.js';
 import { renderSegmentSummary, segmentCommand } from './segment.js';
+import { importNnunetCommand } from './import-nnunet.js';
 
 const USAGE = `medseg — 3D medical image segmentation
 
@@ -22,6 +23,10 @@ Usage:
       Segment a scan with a model card's ONNX model (the bundled default model when
       --model is absent) and write <dir>/labels.nii.gz on the scan's own grid
       (and <dir>/probabilities/*.nii.gz with --probabilities). Progress on stderr.
+  medseg import-nnunet <plans.json> <dataset.json> --onnx <model.onnx> --out <card.json>
+                 [--configuration <name>] [--batch-size <n>] [--no-tta] [--json]
+      Write a model card for an nnU-Net v2 model exported to ONNX, from its plans.json and
+      dataset.json (configuration default 3d_fullres, else 2d).
 
 Options:
   --series <id>         series id or SeriesInstanceUID (as \`medseg info\` lists them)
@@ -66,6 +71,8 @@ export async function main(argv: string[]): Promise<number> {
         'batch-size': { type: 'string' },
         'no-tta': { type: 'boolean', default: false },
         probabilities: { type: 'boolean', default: false },
+        onnx: { type: 'string' },
+        configuration: { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
     });
@@ -137,6 +144,21 @@ export async function main(argv: string[]): Promise<number> {
         } finally {
           process.off('SIGINT', onSigint);
         }
+        return EXIT.ok;
+      }
+      case 'import-nnunet': {
+        if (rest.length !== 2) return fail('import-nnunet needs <plans.json> <dataset.json>', EXIT.usage, json);
+        if (!values.onnx || !values.out) return fail('import-nnunet needs --onnx <model.onnx> and --out <card.json>', EXIT.usage, json);
+        const batchSize = positiveInt(values['batch-size']);
+        if (batchSize === null) return fail(`--batch-size must be a whole number ≥ 1, got "${values['batch-size']}"`, EXIT.usage, json);
+        const result = await importNnunetCommand(rest[0]!, rest[1]!, {
+          onnx: values.onnx,
+          out: values.out,
+          configuration: values.configuration,
+          batchSize,
+          tta: values['no-tta'] ? false : undefined,
+        });
+        process.stdout.write(json ? `${JSON.stringify(result, null, 2)}\n` : `wrote ${result.card} (${result.name}: ${result.mode}, ${result.labels} labels, model ${result.model})\n`);
         return EXIT.ok;
       }
       default:

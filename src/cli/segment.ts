@@ -74,6 +74,7 @@ export async function segmentCommand(inputs: string[], options: SegmentCommandOp
       probabilities: options.probabilities,
       onProgress,
       signal: options.signal,
+      transferImages: true,
     });
   } finally {
     bar?.stop();

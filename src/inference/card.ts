@@ -119,6 +119,11 @@ export const modelCardSchema = z
         activation: z.enum(['softmax', 'sigmoid', 'none']),
         /** Sigmoid or single-channel outputs: foreground above this. */
         threshold: z.number().default(0.5),
+        /**
+         * Sigmoid outputs: `confident` labels a voxel with the most confident channel above the threshold; `ordered`
+         * paints channels in order, later ones overwriting earlier ones where above the threshold (nnU-Net regions).
+         */
+        sigmoidRule: z.enum(['confident', 'ordered']).default('confident'),
         /** Label value of each output channel; default: channel c → c (softmax/none) or c + 1 (sigmoid). */
         channelLabels: z.array(z.number().int().min(0).max(65535)).optional(),
         /** How results return to the source grid: interpolate probabilities then argmax (nnU-Net), or nearest labels. */

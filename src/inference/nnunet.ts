@@ -352,11 +352,10 @@ function outputAndLabels(D: Reader, dataset: Json): { output: ModelCardJson['out
   const used = new Set<string>();
   const labels = [...names.entries()].sort((a, b) => a[0] - b[0]).map(([value, n]) => ({ value, name: n.join(' / '), color: labelColor(value, used) }));
   if (labels.length === 0) throw new NnunetImportError(D.file, 'regions_class_order', 'places no foreground label');
-  // Caveat: nnU-Net paints the regions in this order (later ones overwrite earlier ones where their sigmoid > 0.5); a card's
-  // sigmoid rule picks the most confident channel above the threshold. For nested regions (whole tumour ⊃ core ⊃
-  // enhancing) the two can differ where an inner region is above 0.5 but less confident than an outer one.
+  // nnU-Net paints the regions in this order, later ones overwriting earlier ones where their sigmoid > 0.5 (nested
+  // regions: whole tumour ⊃ core ⊃ enhancing): the card's `ordered` sigmoid rule.
   return {
-    output: { channels: regions.length, activation: 'sigmoid', threshold: 0.5, channelLabels: order, resample: 'probabilities' },
+    output: { channels: regions.length, activation: 'sigmoid', threshold: 0.5, sigmoidRule: 'ordered', channelLabels: order, resample: 'probabilities' },
     labels,
   };
 }

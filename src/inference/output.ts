@@ -11,6 +11,8 @@ import type { IndexMap } from './grid.js';
 export interface DecisionRule {
   activation: 'softmax' | 'sigmoid' | 'none';
   threshold: number;
+  /** Sigmoid: most confident channel above threshold, or channels painted in order (nnU-Net regions). */
+  sigmoidRule?: 'confident' | 'ordered' | undefined;
   /** Label value per output channel. */
   channelLabels: readonly number[];
 }
@@ -37,10 +39,16 @@ export function activate(values: Float32Array, channels: number, n: number, acti
 
 /**
  * The label of one voxel from its channel values (stride `n` apart starting at `p`): argmax for multi-class
- * softmax/none outputs; for sigmoid or single-channel outputs the most confident channel above the threshold, else 0.
+ * softmax/none outputs; for sigmoid or single-channel outputs the most confident channel above the threshold (or,
+ * with the `ordered` rule, the last channel above it), else 0.
  */
 export function decide(values: ArrayLike<number>, p: number, n: number, rule: DecisionRule): number {
   const channels = rule.channelLabels.length;
+  if (rule.activation === 'sigmoid' && rule.sigmoidRule === 'ordered') {
+    let label = 0;
+    for (let c = 0; c < channels; c++) if (values[c * n + p]! > rule.threshold) label = rule.channelLabels[c]!;
+    return label;
+  }
   if (rule.activation === 'sigmoid' || channels === 1) {
     let best = 0;
     let bestValue = rule.threshold;

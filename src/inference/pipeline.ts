@@ -137,7 +137,7 @@ export async function segmentWithRunner(
   const tPre = performance.now();
 
   // 4. Engine → activation → un-crop → scan grid.
-  const rule: DecisionRule = { activation: card.output.activation, threshold: card.output.threshold, channelLabels: channelLabelValues(card) };
+  const rule: DecisionRule = { activation: card.output.activation, threshold: card.output.threshold, sigmoidRule: card.output.sigmoidRule, channelLabels: channelLabelValues(card) };
   const background = backgroundVector(rule);
   const writer = new ScanWriter(engine.dims, scan.dims, indexMap(scanGrid, engine), rule, card.output.resample, options.probabilities ?? false, background);
   const uncrop = crop ? new Uncrop(writer, engine.dims, crop.dims, crop.offset, background) : undefined;

@@ -14,26 +14,39 @@ export interface WorkerSegmentOptions extends Omit<SegmentOptions, 'cancel'> {
   signal?: AbortSignal | undefined;
   /** After cancelling, how long to wait for the current session run before terminating the worker (ms). */
   terminateAfterMs?: number | undefined;
+  /**
+   * Move the images' voxel buffers to the worker instead of copying them (saves one copy of the scan; the caller's
+   * arrays become empty). Only for buffers the caller no longer needs.
+   */
+  transferImages?: boolean | undefined;
 }
 
-/** The worker script next to this module: the built .js, or the .ts source (through tsx) when running from source. */
-function workerEntry(): { file: string; execArgv: string[] } {
-  const js = fileURLToPath(new URL('./worker.js', import.meta.url));
-  if (existsSync(js)) return { file: js, execArgv: [] };
-  const ts = fileURLToPath(new URL('./worker.ts', import.meta.url));
-  if (existsSync(ts)) return { file: ts, execArgv: ['--import', 'tsx'] };
+/**
+ * The worker script next to this module: the built .js, or — when medseg runs from its TypeScript sources (tests,
+ * tsx) — the .ts source, loaded through tsx's loader registered inside the worker.
+ */
+function workerEntry(): { script: string | URL; eval: boolean } {
+  const js = new URL('./worker.js', import.meta.url);
+  if (existsSync(fileURLToPath(js))) return { script: js, eval: false };
+  const ts = new URL('./worker.ts', import.meta.url);
+  if (existsSync(fileURLToPath(ts))) {
+    const bootstrap = `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(ts.href)}); })`;
+    return { script: bootstrap, eval: true };
+  }
   throw new Error(`the inference worker script is missing next to ${fileURLToPath(import.meta.url)}; rebuild medseg (npm run build)`);
 }
 
 export function segmentInWorker(images: Volume | readonly Volume[], cardFile: string, options: WorkerSegmentOptions = {}): Promise<SegmentResult> {
   const list = Array.isArray(images) ? [...(images as readonly Volume[])] : [images as Volume];
-  const { signal, onProgress, terminateAfterMs = 2000, ...rest } = options;
+  const { signal, onProgress, terminateAfterMs = 2000, transferImages = false, ...rest } = options;
   const cancelFlag = new SharedArrayBuffer(4);
   const request: WorkerRequest = { cardFile, images: list, options: rest, cancelFlag };
   const entry = workerEntry();
   return new Promise<SegmentResult>((resolve, reject) => {
     if (signal?.aborted) return reject(new SegError('CANCELLED', 'segmentation cancelled before it started'));
-    const worker = new Worker(entry.file, { workerData: request, execArgv: entry.execArgv });
+    // Only buffers the arrays own entirely (not a slice of a pooled or shared buffer).
+    const transferList = transferImages ? [...new Set(list.filter((v) => v.data.byteOffset === 0 && v.data.byteLength === v.data.buffer.byteLength && !(v.data.buffer instanceof SharedArrayBuffer)).map((v) => v.data.buffer as ArrayBuffer))] : [];
+    const worker = new Worker(entry.script, { workerData: request, eval: entry.eval, transferList });
     let settled = false;
     let killTimer: NodeJS.Timeout | undefined;
     const finish = (fn: () => void) => {

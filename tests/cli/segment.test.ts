@@ -9,6 +9,7 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readDicomVolume } from '../../src/io/dicom/index.js';
+import { loadModelCard } from '../../src/inference/card.js';
 import { readNifti } from '../../src/io/nifti/read.js';
 import { geometryToNiftiAffine } from '../../src/volume/geometry.js';
 import { fixture, ROOT } from '../helpers.js';
@@ -95,6 +96,24 @@ describe('medseg segment', () => {
     const missing = await medseg('segment', 'no/such/scan.nii.gz', '--model', 'fixtures/models/pointwise-3d.card.json', '--out', tmp);
     expect(missing.code).toBe(3);
     expect(missing.stderr).toMatch(/no\/such\/scan\.nii\.gz/);
+  });
+});
+
+describe('medseg import-nnunet', () => {
+  it('writes a card for an exported nnU-Net model that loads, naming the model relative to the card', async () => {
+    const cardFile = join(tmp, 'cards', 'kidney.card.json');
+    const r = await medseg('import-nnunet', 'fixtures/nnunet/ct-kidney/plans.json', 'fixtures/nnunet/ct-kidney/dataset.json', '--onnx', 'fixtures/models/unet3d-small.onnx', '--out', cardFile, '--json');
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ card: cardFile, mode: 'sliding-window', labels: 3 });
+    const card = await loadModelCard(cardFile);
+    expect(card.modelFile).toBe(fixture('models', 'unet3d-small.onnx'));
+    expect(card.tiling.patch).toEqual([40, 256, 192]);
+    expect(card.grid.spacing).toEqual([0.78125, 0.78125, 3]);
+    expect(card.labels.map((l) => l.name)).toEqual(['kidney', 'tumor', 'cyst']);
+    const missing = await medseg('import-nnunet', 'fixtures/nnunet/ct-kidney/plans.json', 'fixtures/nnunet/ct-kidney/dataset.json', '--onnx', 'nowhere.onnx', '--out', cardFile);
+    expect(missing.code).toBe(3);
+    expect(missing.stderr).toMatch(/nowhere\.onnx: the ONNX model does not exist/);
   });
 });
 

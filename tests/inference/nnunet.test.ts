@@ -193,7 +193,7 @@ describe('cardFromNnunet: MRI, region-based, 4 channels (fixtures/nnunet/mri-bra
     expect(card.crop).toEqual({ type: 'nonzero' });
     expect(card.normalizeBeforeResampling).toBe(true);
     expect(card.tiling).toEqual(nnunetTiling([128, 160, 112], [0, 1, 2]));
-    expect(card.output).toEqual({ channels: 3, activation: 'sigmoid', threshold: 0.5, channelLabels: [1, 2, 3], resample: 'probabilities' });
+    expect(card.output).toEqual({ channels: 3, activation: 'sigmoid', threshold: 0.5, sigmoidRule: 'ordered', channelLabels: [1, 2, 3], resample: 'probabilities' });
     expect(card.labels.map(({ value, name }) => ({ value, name }))).toEqual([
       { value: 1, name: 'whole tumor' },
       { value: 2, name: 'tumor core' },
@@ -219,7 +219,7 @@ describe('cardFromNnunet: MRI, region-based, 4 channels (fixtures/nnunet/mri-bra
     dataset.labels = { background: 0, kidney: [1, 2, 3], masses: [2, 3], tumor: 2 };
     dataset.regions_class_order = [1, 3, 2];
     const card = cardFromNnunet(plans, dataset, opts);
-    expect(card.output).toEqual({ channels: 3, activation: 'sigmoid', threshold: 0.5, channelLabels: [1, 3, 2], resample: 'probabilities' });
+    expect(card.output).toEqual({ channels: 3, activation: 'sigmoid', threshold: 0.5, sigmoidRule: 'ordered', channelLabels: [1, 3, 2], resample: 'probabilities' });
     expect(card.labels.map(({ value, name }) => [value, name])).toEqual([
       [1, 'kidney'],
       [2, 'tumor'],
