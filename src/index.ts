@@ -45,7 +45,10 @@ export type { ModelSession, Provider, ProviderChoice, SessionOptions } from './i
 export { runEngine, planTiles } from './inference/engine.js';
 export type { TensorRunner, EngineSettings, EngineStats, EngineProgress, PlaneConsumer, CancelToken } from './inference/engine.js';
 export { windowStarts, blendingWeights, paddedIndexMap, mirrorCombinations } from './inference/tiling.js';
-export { modelGrid, engineGrid, indexMap } from './inference/grid.js';
+export { modelGrid, engineGrid } from './inference/grid.js';
+export { indexMap } from './volume/index-map.js';
+export type { IndexMap, GridGeometry } from './volume/index-map.js';
+export { resampleScalar } from './volume/resample.js';
 
 export { connectedComponents, keepLargestComponent } from './postprocess/components.js';
 export type { Connectivity, Components } from './postprocess/components.js';

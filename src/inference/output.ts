@@ -6,7 +6,7 @@
  */
 import type { Vec3i } from '../volume/types.js';
 import type { PlaneConsumer } from './engine.js';
-import type { IndexMap } from './grid.js';
+import type { IndexMap } from '../volume/index-map.js';
 
 export interface DecisionRule {
   activation: 'softmax' | 'sigmoid' | 'none';

@@ -8,10 +8,11 @@ import { keepLargestComponent } from '../postprocess/components.js';
 import type { LabelVolume, Volume } from '../volume/types.js';
 import { channelLabelValues, type ModelCard, type ModelCardSpec } from './card.js';
 import { runEngine, type CancelToken, type EngineSettings, type EngineStats, type TensorRunner, type Vec3n } from './engine.js';
-import { engineGrid, indexMap, modelGrid, type GridGeometry } from './grid.js';
+import { engineGrid, modelGrid } from './grid.js';
+import { indexMap, type GridGeometry } from '../volume/index-map.js';
 import { boundingBox, normalizeInPlace, percentiles } from './intensity.js';
 import { Activation, backgroundVector, ScanWriter, Uncrop, type DecisionRule } from './output.js';
-import { quantizeUint8, resampleScalar } from './resample.js';
+import { quantizeUint8, resampleScalar } from '../volume/resample.js';
 import { openModelSession, type ProviderChoice } from './session.js';
 
 export type SegmentStage = 'preprocess' | 'inference' | 'postprocess';

@@ -2,8 +2,8 @@
  * Pulls scalar voxels of one grid onto another through an IndexMap: exact copies for signed permutations,
  * trilinear or nearest-neighbour interpolation otherwise.
  */
-import type { Vec3i, VoxelArray } from '../volume/types.js';
-import type { IndexMap } from './grid.js';
+import type { IndexMap } from './index-map.js';
+import type { Vec3i, VoxelArray } from './types.js';
 
 export type Interpolation = 'linear' | 'nearest';
 
