@@ -2,8 +2,10 @@
  * medseg benchmarks: `npm run bench [-- <section>… ] [--reps N] [--regenerate] [--profile]`.
  *
  * Sections (default: all):
- *   io   load time and peak memory of the DICOM and NIfTI readers against baselines measured in the same run.
- * Later sections (inference, measurement) are added to SECTIONS below; each returns a result object that is
+ *   io          load time and peak memory of the DICOM and NIfTI readers against baselines measured in the same run.
+ *   inference   engine overhead against the summed session.run time (U-Net, 256×256×200 CT) and peak memory of a
+ *               512×512×300/600 CT (MEDSEG_BENCH_INFERENCE=quick: smaller volumes); see bench/inference.ts.
+ * Later sections (measurement) are added to SECTIONS below; each returns a result object that is
  * written to .cache/bench/<section>-results.json, plus a Markdown table printed to stdout.
  *
  * Performance is reported as ratios against baselines measured in the same run, never as timed test assertions.
@@ -12,6 +14,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release, totalmem, type } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { runInferenceSection } from './inference.js';
 import { runIoSection } from './io/section.js';
 
 const REPO = fileURLToPath(new URL('..', import.meta.url));
@@ -56,6 +59,29 @@ const SECTIONS: Record<string, (ctx: SectionContext) => Promise<SectionReport>> 
     ].join('\n');
     return { result: r, summary };
   },
+  inference: async (ctx) => {
+    const r = await runInferenceSection(ctx);
+    const o = r.overhead[0]!.volume.dims;
+    const summary = [
+      `## Inference: engine overhead, ${o.join('×')} int16 CT, unet3d-small, 64³ patches, step 0.5, 14 classes${r.quick ? ' (quick mode)' : ''}`,
+      '',
+      'ratio = segmentWithRunner wall / its own summed session.run time (timings.sessionRunMs). "plain run" = a loop of bare session.run calls on random tensors in the same process and session (half before the engine, half after).',
+      '',
+      r.overheadTable,
+      '',
+      `## Inference: peak memory (pointwise-3d-14, 64³ tiles, batch 1; whole-process peak RSS)`,
+      '',
+      r.memoryTable,
+      '',
+      'Per-patch ONNX Runtime memory (peak RSS after the run minus the peak before it):',
+      '',
+      r.patchTable,
+      '',
+      r.targetTable,
+      ...(r.profileTable ? ['', `CPU profile of the engine (pointwise-3d-14 on the same volume; self time):`, '', r.profileTable] : []),
+    ].join('\n');
+    return { result: r, summary };
+  },
 };
 
 function parseArgs(argv: string[]): Args {
@@ -68,7 +94,7 @@ function parseArgs(argv: string[]): Args {
     else if (v === '--regenerate') a.regenerate = true;
     else if (v === '--profile') a.profile = true;
     else if (v === '--help' || v === '-h') {
-      process.stdout.write('usage: npm run bench -- [io] [--reps N (default 7)] [--quick (3 reps)] [--regenerate] [--profile]\n');
+      process.stdout.write('usage: npm run bench -- [io] [inference] [--reps N (default 7)] [--quick (3 reps)] [--regenerate] [--profile]\n');
       process.exit(0);
     } else if (v in SECTIONS) a.sections.push(v);
     else throw new Error(`unknown argument ${v}; sections: ${Object.keys(SECTIONS).join(', ')}`);

@@ -177,6 +177,17 @@ def unet3d_small(n_classes=14, chans=(16, 32, 64), bottleneck=128):
                       [tensor_info("logits", ["batch", n_classes, "d", "h", "w"])], u.inits)
 
 
+# 7 -----------------------------------------------------------------------------------------------------------
+def pointwise_3d_14():
+    c = np.arange(14, dtype=np.float64)
+    w = f32((c - 6.5) / 7).reshape(14, 1, 1, 1, 1)
+    b = f32(0.1 * c)
+    doc = ("1x1x1 Conv, 1 -> 14 channels: output[:, c] = w[c] * input[:, 0] + b[c], w[c] = (c - 6.5) / 7, "
+           "b[c] = 0.1 * c (c = 0..13); a near-free stand-in for a 14-class network, for engine memory benchmarks")
+    return single_conv("pointwise_3d_14", doc, ["batch", 1, "d", "h", "w"], ["batch", 14, "d", "h", "w"], w, b,
+                       [0] * 6)
+
+
 GRAPHS = [
     ("pointwise-3d.onnx", lambda: pointwise_3d("batch")),
     ("pointwise-3d-static-batch.onnx", lambda: pointwise_3d(1)),
@@ -184,6 +195,7 @@ GRAPHS = [
     ("flip-symmetric-3d.onnx", flip_symmetric_3d),
     ("pointwise-2d.onnx", pointwise_2d),
     ("unet3d-small.onnx", unet3d_small),
+    ("pointwise-3d-14.onnx", pointwise_3d_14),
 ]
 
 

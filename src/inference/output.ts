@@ -17,23 +17,34 @@ export interface DecisionRule {
   channelLabels: readonly number[];
 }
 
-/** Applies the activation in place to a channel-major plane stack (C × n). */
-export function activate(values: Float32Array, channels: number, n: number, activation: DecisionRule['activation']): void {
+/**
+ * Applies the activation in place to a channel-major plane stack (C × n). Loops run channel by channel over
+ * contiguous memory; `scratch` (2n float64) avoids allocation per plane.
+ */
+export function activate(values: Float32Array, channels: number, n: number, activation: DecisionRule['activation'], scratch: Float64Array = new Float64Array(2 * n)): void {
   if (activation === 'none') return;
   if (activation === 'sigmoid') {
     for (let i = 0; i < channels * n; i++) values[i] = 1 / (1 + Math.exp(-values[i]!));
     return;
   }
-  for (let p = 0; p < n; p++) {
-    let max = -Infinity;
-    for (let c = 0; c < channels; c++) max = Math.max(max, values[c * n + p]!);
-    let sum = 0;
-    for (let c = 0; c < channels; c++) {
-      const e = Math.exp(values[c * n + p]! - max);
-      values[c * n + p] = e;
-      sum += e;
+  const max = scratch.subarray(0, n).fill(-Infinity);
+  const sum = scratch.subarray(n, 2 * n).fill(0);
+  for (let c = 0; c < channels; c++) {
+    const o = c * n;
+    for (let p = 0; p < n; p++) if (values[o + p]! > max[p]!) max[p] = values[o + p]!;
+  }
+  for (let c = 0; c < channels; c++) {
+    const o = c * n;
+    for (let p = 0; p < n; p++) {
+      const e = Math.exp(values[o + p]! - max[p]!);
+      values[o + p] = e;
+      sum[p] = sum[p]! + e;
     }
-    for (let c = 0; c < channels; c++) values[c * n + p] = values[c * n + p]! / sum;
+  }
+  for (let p = 0; p < n; p++) sum[p] = 1 / sum[p]!;
+  for (let c = 0; c < channels; c++) {
+    const o = c * n;
+    for (let p = 0; p < n; p++) values[o + p] = values[o + p]! * sum[p]!;
   }
 }
 
@@ -82,13 +93,16 @@ export function backgroundVector(rule: DecisionRule): Float32Array {
 
 /** Applies the activation to each plane and passes it on. */
 export class Activation implements PlaneConsumer {
+  private readonly scratch: Float64Array;
   constructor(
     private readonly next: PlaneConsumer,
     private readonly rule: DecisionRule,
     private readonly planeSize: number,
-  ) {}
+  ) {
+    this.scratch = new Float64Array(2 * planeSize);
+  }
   plane(z: number, values: Float32Array): void {
-    activate(values, this.rule.channelLabels.length, this.planeSize, this.rule.activation);
+    activate(values, this.rule.channelLabels.length, this.planeSize, this.rule.activation, this.scratch);
     this.next.plane(z, values);
   }
 }

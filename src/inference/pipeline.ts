@@ -143,7 +143,10 @@ export async function segmentWithRunner(
   const writer = new ScanWriter(engine.dims, scan.dims, indexMap(scanGrid, engine), rule, card.output.resample, options.probabilities ?? false, background);
   const uncrop = crop ? new Uncrop(writer, engine.dims, crop.dims, crop.offset, background) : undefined;
   const engineDims = (crop ? crop.dims : [...engine.dims]) as Vec3n;
-  const activation = new Activation(uncrop ?? writer, rule, engineDims[0] * engineDims[1]);
+  // Softmax does not change the argmax: without a probability output, labels come straight from the blended logits
+  // (and resampling interpolates logits, as nnU-Net does).
+  const skipActivation = rule.activation === 'softmax' && !options.probabilities;
+  const activation = skipActivation ? (uncrop ?? writer) : new Activation(uncrop ?? writer, rule, engineDims[0] * engineDims[1]);
   const settings = engineSettings(card, options);
   if (settings.batchSize > runner.maxBatch) {
     warnings.push(`the model's batch dimension is fixed to ${runner.maxBatch}; running ${runner.maxBatch} tile(s) per session run instead of ${settings.batchSize}`);
