@@ -52,3 +52,12 @@ export { resampleScalar } from './volume/resample.js';
 
 export { connectedComponents, keepLargestComponent } from './postprocess/components.js';
 export type { Connectivity, Components } from './postprocess/components.js';
+
+export { evaluateLabels } from './measure/evaluate.js';
+export type { EvaluationResult, LabelEvaluation, EvaluateOptions } from './measure/evaluate.js';
+
+export { generatePhantom, validatePhantomOptions, MAX_PHANTOM_VOXELS } from './phantom/generate.js';
+export type { PhantomOptions, Phantom, PhantomTruth, LabelTruth, LesionTruth } from './phantom/generate.js';
+export { writePhantom } from './phantom/write.js';
+export type { WritePhantomOptions, PhantomFiles } from './phantom/write.js';
+export { PHANTOM_LABELS, PHANTOM_LABEL_NAMES } from './phantom/materials.js';

@@ -6,7 +6,9 @@ import { convertScan } from './convert.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
 import { buildInfo, renderInfo } from './info.js';
 import { renderSegmentSummary, segmentCommand } from './segment.js';
+import { evaluateCommand, renderEvaluation } from './evaluate.js';
 import { importNnunetCommand } from './import-nnunet.js';
+import { parsePhantomArgs, phantomCommand, renderPhantomSummary } from './phantom.js';
 
 const USAGE = `medseg — 3D medical image segmentation
 
@@ -23,10 +25,20 @@ Usage:
       Segment a scan with a model card's ONNX model (the bundled default model when
       --model is absent) and write <dir>/labels.nii.gz on the scan's own grid
       (and <dir>/probabilities/*.nii.gz with --probabilities). Progress on stderr.
+  medseg evaluate <prediction> <reference> [--labels <a,b,…>] [--percentile <p>] [--json]
+      Compare two label maps: per label Dice, IoU, 95th-percentile Hausdorff and average
+      symmetric surface distance (mm), volumes (mL) and their difference. A prediction on
+      another grid is resampled (nearest) onto the reference grid, with a note.
   medseg import-nnunet <plans.json> <dataset.json> --onnx <model.onnx> --out <card.json>
                  [--configuration <name>] [--batch-size <n>] [--no-tta] [--json]
       Write a model card for an nnU-Net v2 model exported to ONNX, from its plans.json and
       dataset.json (configuration default 3d_fullres, else 2d).
+  medseg phantom --seed <n> --out <dir> [--dicom] [--size <WxHxD>] [--spacing <sx,sy,sz>]
+                 [--oblique] [--json]
+      Generate a synthetic abdominal CT (deterministic per seed): <dir>/ct.nii.gz (int16 HU),
+      labels.nii.gz (1 liver, 2 spleen, 3 kidney_right, 4 kidney_left, 5 aorta, 6 vertebrae,
+      7 lung, 8 liver_lesion), truth.json (true volumes, lesions, parameters) and with
+      --dicom a CT series in <dir>/dicom/.
 
 Options:
   --series <id>         series id or SeriesInstanceUID (as \`medseg info\` lists them)
@@ -40,6 +52,12 @@ Options:
   --batch-size <n>      tiles or slices per session run (default: the card's)
   --no-tta              skip the card's test-time mirroring (faster, slightly less accurate)
   --probabilities       also write per-channel probability maps
+  --seed <n>            phantom seed (whole number ≥ 0)
+  --size <WxHxD>        phantom matrix (default 256x256 and the slices that cover the scan range)
+  --spacing <sx,sy,sz>  phantom voxel spacing in mm (default drawn per seed: in-plane the FOV / matrix,
+                        slices 1–5 mm)
+  --oblique             phantom grid rotated 5–20° about a random axis
+  --dicom               also write the phantom CT as a DICOM series
   --json                machine-readable output on stdout
   -h, --help            this text
 
@@ -72,7 +90,14 @@ export async function main(argv: string[]): Promise<number> {
         'no-tta': { type: 'boolean', default: false },
         probabilities: { type: 'boolean', default: false },
         onnx: { type: 'string' },
+        labels: { type: 'string' },
+        percentile: { type: 'string' },
         configuration: { type: 'string' },
+        seed: { type: 'string' },
+        size: { type: 'string' },
+        spacing: { type: 'string' },
+        oblique: { type: 'boolean', default: false },
+        dicom: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
     });
@@ -146,6 +171,16 @@ export async function main(argv: string[]): Promise<number> {
         }
         return EXIT.ok;
       }
+      case 'evaluate': {
+        if (rest.length !== 2) return fail('evaluate needs <prediction> <reference>', EXIT.usage, json);
+        const labels = values.labels === undefined ? undefined : values.labels.split(',').map((v) => Number(v.trim()));
+        if (labels && labels.some((l) => !(Number.isInteger(l) && l >= 1))) return fail(`--labels must be whole numbers ≥ 1 separated by commas, got "${values.labels}"`, EXIT.usage, json);
+        const percentile = values.percentile === undefined ? undefined : Number(values.percentile);
+        if (percentile !== undefined && !(percentile >= 0 && percentile <= 100)) return fail(`--percentile must be between 0 and 100, got "${values.percentile}"`, EXIT.usage, json);
+        const report = await evaluateCommand(rest[0]!, rest[1]!, { labels, percentile });
+        process.stdout.write(json ? `${JSON.stringify(report, null, 2)}\n` : `${renderEvaluation(report)}\n`);
+        return EXIT.ok;
+      }
       case 'import-nnunet': {
         if (rest.length !== 2) return fail('import-nnunet needs <plans.json> <dataset.json>', EXIT.usage, json);
         if (!values.onnx || !values.out) return fail('import-nnunet needs --onnx <model.onnx> and --out <card.json>', EXIT.usage, json);
@@ -159,6 +194,15 @@ export async function main(argv: string[]): Promise<number> {
           tta: values['no-tta'] ? false : undefined,
         });
         process.stdout.write(json ? `${JSON.stringify(result, null, 2)}\n` : `wrote ${result.card} (${result.name}: ${result.mode}, ${result.labels} labels, model ${result.model})\n`);
+        return EXIT.ok;
+      }
+      case 'phantom': {
+        if (rest.length > 0) return fail(`phantom takes no positional arguments, got "${rest.join(' ')}"`, EXIT.usage, json);
+        if (!values.out) return fail('phantom needs --out <dir>', EXIT.usage, json);
+        const args = parsePhantomArgs({ seed: values.seed, size: values.size, spacing: values.spacing, oblique: values.oblique });
+        if (typeof args === 'string') return fail(args, EXIT.usage, json);
+        const summary = await phantomCommand(values.out, args, { dicom: values.dicom, progress: !json && process.stderr.isTTY });
+        process.stdout.write(json ? `${JSON.stringify(summary, null, 2)}\n` : `${renderPhantomSummary(summary)}\n`);
         return EXIT.ok;
       }
       default:

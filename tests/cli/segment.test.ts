@@ -65,6 +65,17 @@ describe('medseg segment', () => {
     expect(summary.tiles).toBeGreaterThan(0);
   });
 
+  it('evaluate compares the label map with itself: Dice 1, distances 0, usage errors exit 2', async () => {
+    const labels = join(tmp, 'pointwise', 'labels.nii.gz');
+    const r = await medseg('evaluate', labels, labels, '--json');
+    expect(r.code).toBe(0);
+    const report = JSON.parse(r.stdout);
+    expect(report.resampled).toBe(false);
+    for (const l of report.labels) expect(l).toMatchObject({ dice: 1, iou: 1, hdPercentileMm: 0, assdMm: 0 });
+    expect((await medseg('evaluate', labels, labels, '--labels', 'x')).code).toBe(2);
+    expect((await medseg('evaluate', labels)).code).toBe(2);
+  });
+
   it('writes probability maps on request and names them by label', async () => {
     const out = join(tmp, 'probabilities');
     const r = await medseg('segment', 'fixtures/dicom/oblique-ct', '--model', 'fixtures/models/pointwise-3d.card.json', '--out', out, '--probabilities', '--no-tta', '--json');
