@@ -274,27 +274,10 @@ export async function runEngine(
     const z0 = tile.d - padBefore[0];
     const y0 = tile.h - padBefore[1];
     const x0 = tile.w - padBefore[2];
-    const xa = Math.max(0, -x0);
-    const xb = Math.min(oW, W - x0);
-    for (let z = 0; z < oD; z++) {
-      const gz = z0 + z;
-      if (gz < 0 || gz >= D) continue;
+    for (let gz = Math.max(z0, 0); gz < Math.min(z0 + oD, D); gz++) {
       if (gz < finalisedUpTo) throw new Error(`internal: plane ${gz} received output after it was finalised`);
-      const slot = gz % slab;
-      for (let y = 0; y < oH; y++) {
-        const gy = y0 + y;
-        if (gy < 0 || gy >= H) continue;
-        const wRow = (z * oH + y) * oW;
-        const accRowW = slot * plane + gy * W + x0;
-        for (let x = xa; x < xb; x++) wsum[accRowW + x] = wsum[accRowW + x]! + weights[wRow + x]!;
-        for (let c = 0; c < cout; c++) {
-          const oRow = ((b * cout + c) * oD + z) * oH * oW + y * oW - wRow;
-          const aRow = (slot * cout + c) * plane + gy * W + x0 - wRow;
-          if (scale === 1) for (let x = wRow + xa, e = wRow + xb; x < e; x++) acc[aRow + x] = acc[aRow + x]! + weights[x]! * out[oRow + x]!;
-          else for (let x = wRow + xa, e = wRow + xb; x < e; x++) acc[aRow + x] = acc[aRow + x]! + weights[x]! * out[oRow + x]! * scale;
-        }
-      }
     }
+    accumulateTile(acc, wsum, weights, out, b, cout, [oD, oH, oW], [W, H, D], [x0, y0, z0], slab, scale);
   }
 
   function finalise(z: number): void {
@@ -352,6 +335,54 @@ export function flipInto(src: Float32Array, dst: Float32Array, count: number, sh
         const o = base + (z * h + y) * w;
         if (fw) for (let x = 0; x < w; x++) dst[o + x] = src[so + w - 1 - x]!;
         else dst.set(src.subarray(so, so + w), o);
+      }
+    }
+  }
+}
+
+/**
+ * Adds weights × one tile's output (batch item b, channels-first [cout][oD][oH][oW]) into the slab ring and the
+ * weights into the weight ring. A module-level function over plain arguments so V8 keeps everything in registers;
+ * channels are the outer loop so the tile output is read sequentially.
+ */
+function accumulateTile(
+  acc: Float32Array,
+  wsum: Float32Array,
+  weights: Float32Array,
+  out: Float32Array,
+  b: number,
+  cout: number,
+  [oD, oH, oW]: readonly number[],
+  [W, H, D]: readonly number[],
+  [x0, y0, z0]: readonly number[],
+  slab: number,
+  scale: number,
+): void {
+  const plane = W! * H!;
+  const xa = Math.max(0, -x0!);
+  const xb = Math.min(oW!, W! - x0!);
+  const za = Math.max(0, -z0!);
+  const zb = Math.min(oD!, D! - z0!);
+  const ya = Math.max(0, -y0!);
+  const yb = Math.min(oH!, H! - y0!);
+  for (let z = za; z < zb; z++) {
+    const slot = (z0! + z) % slab;
+    for (let y = ya; y < yb; y++) {
+      const wRow = (z * oH! + y) * oW!;
+      const dst = slot * plane + (y0! + y) * W! + x0! - wRow;
+      for (let x = wRow + xa, e = wRow + xb; x < e; x++) wsum[dst + x] = wsum[dst + x]! + weights[x]!;
+    }
+  }
+  const tileOut = oD! * oH! * oW!;
+  for (let c = 0; c < cout; c++) {
+    const outBase = (b * cout + c) * tileOut;
+    for (let z = za; z < zb; z++) {
+      const slotBase = (((z0! + z) % slab) * cout + c) * plane;
+      for (let y = ya; y < yb; y++) {
+        const wRow = (z * oH! + y) * oW!;
+        const dst = slotBase + (y0! + y) * W! + x0! - wRow;
+        if (scale === 1) for (let x = wRow + xa, e = wRow + xb; x < e; x++) acc[dst + x] = acc[dst + x]! + weights[x]! * out[outBase + x]!;
+        else for (let x = wRow + xa, e = wRow + xb; x < e; x++) acc[dst + x] = acc[dst + x]! + weights[x]! * out[outBase + x]! * scale;
       }
     }
   }
