@@ -21,7 +21,7 @@
  * MEDSEG_BENCH_INFERENCE=quick runs the same measurements on smaller volumes (128×128×96; 256×256×150/300) in ~1 min.
  * The section runs every measurement once (`--reps` is ignored: one overhead run is ~300 session runs).
  */
-import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-node';
@@ -33,7 +33,7 @@ import type { Volume } from '../src/volume/types.js';
 import { makeVolume } from '../src/volume/volume.js';
 import { synthesizeCt } from './io/generate.js';
 import { summarizeCpuProfile, type ProfileEntry } from './lib/cpuprofile.js';
-import { lastJsonLine, runTsChild } from './lib/proc.js';
+import { lastJsonLine, runTsChild, vmHwmKiB } from './lib/proc.js';
 import { fmt, markdownTable, median } from './lib/stats.js';
 
 const SELF = fileURLToPath(import.meta.url);
@@ -160,14 +160,6 @@ function maxRssKiB(): number {
   return process.resourceUsage().maxRSS;
 }
 
-function vmHwmKiB(): number | undefined {
-  try {
-    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'));
-    return m ? Number(m[1]) : undefined;
-  } catch {
-    return undefined;
-  }
-}
 
 /** xorshift32 uniform in [-1, 1) into `buf`. */
 function fillRandom(buf: Float32Array, state: { s: number }): void {

@@ -1,13 +1,31 @@
 /** Shared test helpers: tolerant comparisons, hashes, fixture paths, and system-dependency skips. */
+import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { expect } from 'vitest';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const fixture = (...parts: string[]) => join(ROOT, 'fixtures', ...parts);
 export const IN_CI = process.env.CI === 'true';
+
+/** The built command line (npm test builds it first). */
+export const CLI = join(ROOT, 'dist', 'cli', 'main.js');
+const execFileAsync = promisify(execFile);
+
+/** Runs the built `medseg` binary from the project root; never throws on a nonzero exit. */
+export async function medseg(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` (npm test does it first)`);
+  try {
+    const { stdout, stderr } = await execFileAsync(process.execPath, [CLI, ...args], { cwd: ROOT, maxBuffer: 1 << 24 });
+    return { code: 0, stdout, stderr };
+  } catch (e) {
+    const err = e as { code: number; stdout: string; stderr: string };
+    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
+  }
+}
 
 // anchors: numpy assert_allclose as MONAI uses it; NaN must fail
 export function expectAllClose(actual: ArrayLike<number>, expected: ArrayLike<number>, { atol = 1e-6, rtol = 1e-5 } = {}) {

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { readDicomVolume } from '../../src/io/dicom/index.js';
 import { readNifti } from '../../src/io/nifti/read.js';
+import { vmHwmKiB } from '../lib/proc.js';
 
 export type NodeMode = 'idle' | 'raw-dicom' | 'pread-dicom' | 'read-dicom' | 'readfile' | 'read-nifti' | 'gunzip' | 'gunzip-sized';
 
@@ -24,14 +25,6 @@ export interface ChildResult {
   checkKind: 'voxel-sum' | 'bytes';
 }
 
-function vmHwmKiB(): number | undefined {
-  try {
-    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'));
-    return m ? Number(m[1]) : undefined;
-  } catch {
-    return undefined;
-  }
-}
 
 function sum(data: ArrayLike<number>): number {
   let s = 0;

@@ -1,6 +1,6 @@
 /** Child-process helpers for benchmarks: every measurement runs in a fresh process so its peak RSS is its own. */
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const TSX_LOADER = import.meta.resolve('tsx');
@@ -71,4 +71,14 @@ export async function runWithPeakRss(cmd: string, args: readonly string[], optio
   const r = await runProcess('/usr/bin/time', ['-f', 'MEDSEG_BENCH_MAXRSS_KIB=%M', cmd, ...args], options);
   const m = /MEDSEG_BENCH_MAXRSS_KIB=(\d+)/.exec(r.stderr);
   return { ...r, maxRssKiB: m ? Number(m[1]) : undefined };
+}
+
+/** This process's peak resident set (VmHWM, KiB) from /proc, or undefined where /proc is unavailable. */
+export function vmHwmKiB(): number | undefined {
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'));
+    return m ? Number(m[1]) : undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -2,9 +2,8 @@
  * segmentVolume in a worker thread, with progress events and cancellation (an AbortSignal). The scan's voxels are
  * copied to the worker once; the label map comes back without a copy (transferred).
  */
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import { workerEntry } from '../worker-entry.js';
 import { SegError, type SegErrorCode } from '../errors.js';
 import type { Volume } from '../volume/types.js';
 import type { SegmentOptions, SegmentResult } from './pipeline.js';
@@ -21,27 +20,12 @@ export interface WorkerSegmentOptions extends Omit<SegmentOptions, 'cancel'> {
   transferImages?: boolean | undefined;
 }
 
-/**
- * The worker script next to this module: the built .js, or — when medseg runs from its TypeScript sources (tests,
- * tsx) — the .ts source, loaded through tsx's loader registered inside the worker.
- */
-function workerEntry(): { script: string | URL; eval: boolean } {
-  const js = new URL('./worker.js', import.meta.url);
-  if (existsSync(fileURLToPath(js))) return { script: js, eval: false };
-  const ts = new URL('./worker.ts', import.meta.url);
-  if (existsSync(fileURLToPath(ts))) {
-    const bootstrap = `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(ts.href)}); })`;
-    return { script: bootstrap, eval: true };
-  }
-  throw new Error(`the inference worker script is missing next to ${fileURLToPath(import.meta.url)}; rebuild medseg (npm run build)`);
-}
-
 export function segmentInWorker(images: Volume | readonly Volume[], cardFile: string, options: WorkerSegmentOptions = {}): Promise<SegmentResult> {
   const list = Array.isArray(images) ? [...(images as readonly Volume[])] : [images as Volume];
   const { signal, onProgress, terminateAfterMs = 2000, transferImages = false, ...rest } = options;
   const cancelFlag = new SharedArrayBuffer(4);
   const request: WorkerRequest = { cardFile, images: list, options: rest, cancelFlag };
-  const entry = workerEntry();
+  const entry = workerEntry(import.meta.url, 'worker');
   return new Promise<SegmentResult>((resolve, reject) => {
     if (signal?.aborted) return reject(new SegError('CANCELLED', 'segmentation cancelled before it started'));
     // Only buffers the arrays own entirely (not a slice of a pooled or shared buffer).

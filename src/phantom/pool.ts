@@ -3,9 +3,8 @@
  * thread when threads = 1. Results do not depend on the number of threads: every task is a pure function of the
  * options and its own arguments.
  */
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import { workerEntry } from '../worker-entry.js';
 import { labelVolume, lesionVolume, renderSlab, type ContextOptions, type PhantomContext } from './context.js';
 import type { PhantomLabelName } from './materials.js';
 import type { PlaneStats } from './render.js';
@@ -19,21 +18,6 @@ export type PhantomTaskResult =
   | { kind: 'lesion'; index: number; estimate: VolumeEstimate }
   | { kind: 'error'; message: string; stack?: string | undefined };
 
-/**
- * The worker script next to this module: the built .js, or, when medseg runs from its TypeScript sources (tests,
- * tsx), the .ts source through tsx's loader registered inside the worker (as inference/run-in-worker.ts does).
- */
-function workerEntry(): { script: string | URL; eval: boolean } {
-  const js = new URL('./worker.js', import.meta.url);
-  if (existsSync(fileURLToPath(js))) return { script: js, eval: false };
-  const ts = new URL('./worker.ts', import.meta.url);
-  if (existsSync(fileURLToPath(ts))) {
-    const bootstrap = `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(ts.href)}); })`;
-    return { script: bootstrap, eval: true };
-  }
-  throw new Error(`the phantom worker script is missing next to ${fileURLToPath(import.meta.url)}; rebuild medseg (npm run build)`);
-}
-
 /** Runs `tasks` and hands each result to `onResult` (in completion order). */
 export async function runTasks(ctx: PhantomContext, options: ContextOptions, tasks: readonly PhantomTask[], threads: number, onResult: (r: PhantomTaskResult) => void): Promise<void> {
   if (threads <= 1 || tasks.length <= 1) {
@@ -44,7 +28,7 @@ export async function runTasks(ctx: PhantomContext, options: ContextOptions, tas
     }
     return;
   }
-  const entry = workerEntry();
+  const entry = workerEntry(import.meta.url, 'worker');
   const queue = [...tasks];
   const workers: Worker[] = [];
   try {

@@ -1,31 +1,14 @@
-import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { readDicomVolume } from '../../src/io/dicom/index.js';
 import { readNifti } from '../../src/io/nifti/read.js';
-import { fixture, ROOT, sha256 } from '../helpers.js';
+import { fixture, medseg, sha256 } from '../helpers.js';
 
-const run = promisify(execFile);
-const CLI = join(ROOT, 'dist', 'cli', 'main.js');
 const tmp = mkdtempSync(join(tmpdir(), 'medseg-cli-'));
 
-async function medseg(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [CLI, ...args], { cwd: ROOT });
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-  }
-}
-
 describe('medseg CLI (the built binary)', () => {
-  beforeAll(() => {
-    if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` (npm test does it first)`);
-  });
 
   it('info --json lists every series of a messy folder with dims, spacing, orientation, range and skipped files', async () => {
     const r = await medseg('info', 'fixtures/dicom/messy', '--json');

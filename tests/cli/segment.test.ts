@@ -2,36 +2,18 @@
  * `medseg segment` end to end through the built binary (worker thread, ONNX Runtime, NIfTI output), and the real
  * third-party brain model against its authors' reference mask.
  */
-import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { promisify } from 'node:util';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { readDicomVolume } from '../../src/io/dicom/index.js';
 import { loadModelCard } from '../../src/inference/card.js';
 import { readNifti } from '../../src/io/nifti/read.js';
 import { geometryToNiftiAffine } from '../../src/volume/geometry.js';
-import { fixture, ROOT } from '../helpers.js';
+import { fixture, medseg, ROOT } from '../helpers.js';
 
-const run = promisify(execFile);
-const CLI = join(ROOT, 'dist', 'cli', 'main.js');
 const tmp = mkdtempSync(join(tmpdir(), 'medseg-segment-'));
 const REAL = resolve(ROOT, '..', 'shared', 'real-models');
-
-async function medseg(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [CLI, ...args], { cwd: ROOT, maxBuffer: 1 << 24 });
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-  }
-}
-
-beforeAll(() => {
-  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` (npm test does it first)`);
-});
 
 describe('medseg segment', () => {
   it('segments a DICOM series with a card and writes labels on the scan grid, voxel for voxel', async () => {

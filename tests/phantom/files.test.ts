@@ -13,7 +13,7 @@ import { decimalString, nameBasedUid } from '../../src/phantom/dicom-series.js';
 import { generatePhantom, type Phantom } from '../../src/phantom/generate.js';
 import { writePhantom } from '../../src/phantom/write.js';
 import { determinant, indexToLps, obliquityDegrees } from '../../src/volume/geometry.js';
-import { expectAllClose, expectSameWorldVoxels, ROOT, sha256, systemFile } from '../helpers.js';
+import { expectAllClose, expectSameWorldVoxels, medseg, sha256, systemFile } from '../helpers.js';
 
 const run = promisify(execFile);
 const tmp = mkdtempSync(join(tmpdir(), 'medseg-phantom-'));
@@ -202,20 +202,6 @@ describe('DICOM helpers', () => {
 });
 
 describe('medseg phantom (command line)', () => {
-  const CLI = join(ROOT, 'dist', 'cli', 'main.js');
-  const medseg = async (...args: string[]) => {
-    try {
-      const { stdout, stderr } = await run(process.execPath, [CLI, ...args], { cwd: ROOT });
-      return { code: 0, stdout, stderr };
-    } catch (e) {
-      const err = e as { code: number; stdout: string; stderr: string };
-      return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-    }
-  };
-  beforeAll(() => {
-    if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` (npm test does it first)`);
-  });
-
   it('parses --size and --spacing, and says what is wrong otherwise', () => {
     expect(parsePhantomArgs({ seed: '7', size: '256x256x120', spacing: '0.8,0.8,2.5', oblique: true })).toEqual({ seed: 7, size: [256, 256, 120], spacing: [0.8, 0.8, 2.5], oblique: true });
     expect(parsePhantomArgs({})).toBe('phantom needs --seed <n> (a whole number ≥ 0; the same seed gives the same phantom)');
