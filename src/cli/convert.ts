@@ -1,4 +1,6 @@
 /** `medseg convert`: a scan (DICOM or NIfTI) to NIfTI-1, values exact. */
+import { promises as fsp } from 'node:fs';
+import * as path from 'node:path';
 import { loadScan, type LoadedScan, type LoadScanOptions } from '../io/load.js';
 import { writeNifti } from '../io/nifti/write.js';
 import type { Volume } from '../volume/types.js';
@@ -49,6 +51,7 @@ export async function convertScan(inputs: string[], output: string, options: Loa
     const b = hi * rescale.slope + rescale.inter;
     summary = { ...summarizeVolume(volume), dataType: outType, valueRange: outType === 'float32' ? [Math.fround(Math.min(a, b)), Math.fround(Math.max(a, b))] : [Math.min(a, b), Math.max(a, b)] };
   }
+  await fsp.mkdir(path.dirname(path.resolve(output)), { recursive: true });
   await writeNifti(output, volume, { sclSlope: slope, sclInter: inter, description: 'medseg convert' });
   return { output, ...summary, sclSlope: slope, sclInter: inter, warnings: raw.warnings };
 }

@@ -41,6 +41,13 @@ describe('medseg CLI (the built binary)', () => {
     back.origin.forEach((o, n) => expect(o).toBeCloseTo(src.origin[n]!, 4));
   });
 
+  it('convert creates the output folder when it does not exist yet (npm start on a fresh clone)', async () => {
+    const out = join(tmp, 'new', 'nested', 'ct.nii.gz');
+    const r = await medseg('convert', 'fixtures/dicom/oblique-ct', out);
+    expect(r.code).toBe(0);
+    expect((await readNifti(out)).volume.dims).toEqual([40, 48, 12]);
+  });
+
   it('convert keeps fractional rescales exact as stored integers plus scl_slope/scl_inter', async () => {
     const out = join(tmp, 'scaled.nii');
     const r = await medseg('convert', 'fixtures/nifti/generated/scaled_int16.nii', out, '--json');
