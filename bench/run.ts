@@ -5,7 +5,10 @@
  *   io          load time and peak memory of the DICOM and NIfTI readers against baselines measured in the same run.
  *   inference   engine overhead against the summed session.run time (U-Net, 256×256×200 CT) and peak memory of a
  *               512×512×300/600 CT (MEDSEG_BENCH_INFERENCE=quick: smaller volumes); see bench/inference.ts.
- * Later sections (measurement) are added to SECTIONS below; each returns a result object that is
+ *   measure     postprocessing (islands, holes) + statistics (volumes, surfaces, lesions) of a 512×512×600 label map
+ *               with 14 labels against a plain counting loop, and its peak memory (MEDSEG_BENCH_MEASURE=quick:
+ *               256×256×300); see bench/measure.ts.
+ * Each section returns a result object that is
  * written to .cache/bench/<section>-results.json, plus a Markdown table printed to stdout.
  *
  * Performance is reported as ratios against baselines measured in the same run, never as timed test assertions.
@@ -15,6 +18,7 @@ import { cpus, loadavg, release, totalmem, type } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runInferenceSection } from './inference.js';
+import { runMeasureSection } from './measure.js';
 import { runIoSection } from './io/section.js';
 
 const REPO = fileURLToPath(new URL('..', import.meta.url));
@@ -82,6 +86,22 @@ const SECTIONS: Record<string, (ctx: SectionContext) => Promise<SectionReport>> 
     ].join('\n');
     return { result: r, summary };
   },
+  measure: async (ctx) => {
+    const r = await runMeasureSection(ctx);
+    const t = r.time;
+    const summary = [
+      `## Measure: postprocessing + statistics, ${t.dims.join('×')} uint8 label map, ${t.spacing.join('×')} mm, 14 labels${r.quick ? ' (quick mode)' : ''}, ${r.reps} reps, medians`,
+      '',
+      `Map: ${t.runs} row runs; pipeline removed ${t.result.removedVoxels} island voxels, filled ${t.result.filledVoxels} hole voxels, reported ${t.result.structures} structures and ${t.result.lesions} lesions.`,
+      '',
+      r.table,
+      '',
+      r.memoryTable,
+      '',
+      r.targetTable,
+    ].join('\n');
+    return { result: r, summary };
+  },
 };
 
 function parseArgs(argv: string[]): Args {
@@ -94,7 +114,7 @@ function parseArgs(argv: string[]): Args {
     else if (v === '--regenerate') a.regenerate = true;
     else if (v === '--profile') a.profile = true;
     else if (v === '--help' || v === '-h') {
-      process.stdout.write('usage: npm run bench -- [io] [inference] [--reps N (default 7)] [--quick (3 reps)] [--regenerate] [--profile]\n');
+      process.stdout.write('usage: npm run bench -- [io] [inference] [measure] [--reps N (default 7)] [--quick (3 reps)] [--regenerate] [--profile]\n');
       process.exit(0);
     } else if (v in SECTIONS) a.sections.push(v);
     else throw new Error(`unknown argument ${v}; sections: ${Object.keys(SECTIONS).join(', ')}`);

@@ -52,9 +52,27 @@ export { resampleScalar } from './volume/resample.js';
 
 export { connectedComponents, keepLargestComponent } from './postprocess/components.js';
 export type { Connectivity, Components } from './postprocess/components.js';
+export { labelRuns, runComponents, labelBoxes } from './postprocess/runs.js';
+export type { LabelRuns, RunComponents, LabelBoxes } from './postprocess/runs.js';
+export { removeSmallIslands } from './postprocess/islands.js';
+export type { RemoveIslandsOptions, IslandsRemoved } from './postprocess/islands.js';
+export { fillHoles } from './postprocess/holes.js';
+export type { FillHolesOptions, HolesFilled } from './postprocess/holes.js';
 
 export { evaluateLabels } from './measure/evaluate.js';
 export type { EvaluationResult, LabelEvaluation, EvaluateOptions } from './measure/evaluate.js';
+export { labelStatistics, lesionLabelsFromMetadata, LESION_CATEGORY_CODE } from './measure/stats.js';
+export type { LabelStatistics, LabelStatisticsOptions, StructureStats } from './measure/stats.js';
+export { surfaceAreasMm2, surfaceAreasFromRuns, croftonDirections } from './measure/surface.js';
+export type { CroftonDirections } from './measure/surface.js';
+export { longestDiameter, longestSliceDiameter, axialAxis } from './measure/diameters.js';
+export type { MaskBox, Diameter, AxialDiameter } from './measure/diameters.js';
+export { measureLesions } from './measure/lesions.js';
+export type { LesionMeasurement, LesionOrgan, LesionOptions } from './measure/lesions.js';
+export { intensityStats } from './measure/intensity.js';
+export type { IntensityStats, IntensityResult } from './measure/intensity.js';
+export { borderSides } from './measure/border.js';
+export type { BorderSide } from './measure/border.js';
 
 export { generatePhantom, validatePhantomOptions, MAX_PHANTOM_VOXELS } from './phantom/generate.js';
 export type { PhantomOptions, Phantom, PhantomTruth, LabelTruth, LesionTruth } from './phantom/generate.js';

@@ -7,8 +7,10 @@ import { EXIT, exitCodeFor } from './exit-codes.js';
 import { buildInfo, renderInfo } from './info.js';
 import { renderSegmentSummary, segmentCommand } from './segment.js';
 import { evaluateCommand, renderEvaluation } from './evaluate.js';
+import { renderStats, statsCommand } from './stats.js';
 import { importNnunetCommand } from './import-nnunet.js';
 import { parsePhantomArgs, phantomCommand, renderPhantomSummary } from './phantom.js';
+import { demoCommand, renderDemo } from './demo.js';
 
 const USAGE = `medseg — 3D medical image segmentation
 
@@ -29,10 +31,28 @@ Usage:
       Compare two label maps: per label Dice, IoU, 95th-percentile Hausdorff and average
       symmetric surface distance (mm), volumes (mL) and their difference. A prediction on
       another grid is resampled (nearest) onto the reference grid, with a note.
+  medseg stats <labels> [--image <scan>] [--model <card.json>] [--labels <a,b,…>]
+               [--lesion-labels <a,b,…>] [--largest-component] [--remove-islands <mm³>]
+               [--fill-holes] [--postprocess-labels <a,b,…>] [--connectivity 6|18|26]
+               [--json] [--csv <file>] [--out <dir>]
+      Statistics per structure of a label map: voxels, volume (mL), surface area (mm²),
+      components, centroid and bounding box (LPS mm), and with --image the intensity
+      min/max/mean/median/std (e.g. HU). Lesion labels (--lesion-labels, or the card's labels
+      with SNOMED category 49755003) are listed lesion by lesion: volume, longest axial and
+      3-D diameter (mm), containing organ. A structure within 3 voxels of the scan border is
+      flagged incomplete and its volume printed as "≥ V (cut by scan border)". Names come from
+      --model (without it labels are named by value). Postprocessing options are applied
+      first (largest component, then islands, then holes). Prints a table (--json: JSON);
+      --out writes <dir>/stats.json and <dir>/stats.csv (and the postprocessed
+      <dir>/labels.nii.gz), --csv writes the CSV table to a file.
   medseg import-nnunet <plans.json> <dataset.json> --onnx <model.onnx> --out <card.json>
                  [--configuration <name>] [--batch-size <n>] [--no-tta] [--json]
       Write a model card for an nnU-Net v2 model exported to ONNX, from its plans.json and
       dataset.json (configuration default 3d_fullres, else 2d).
+  medseg demo [--out <dir>] [--model <card.json>] [--provider <name>] [--threads <n>] [--json]
+      What \`npm start\` runs: segment the bundled phantom CT study (fixtures/demo) with the
+      bundled default model into <dir> (default out/demo) and print each structure's volume
+      next to the phantom's true volume, with Dice against its exact labels.
   medseg phantom --seed <n> --out <dir> [--dicom] [--size <WxHxD>] [--spacing <sx,sy,sz>]
                  [--oblique] [--json]
       Generate a synthetic abdominal CT (deterministic per seed): <dir>/ct.nii.gz (int16 HU),
@@ -58,6 +78,14 @@ Options:
                         slices 1–5 mm)
   --oblique             phantom grid rotated 5–20° about a random axis
   --dicom               also write the phantom CT as a DICOM series
+  --image <scan>        stats: image on the label grid (or overlapping it) for intensity statistics
+  --lesion-labels <a,b> stats: labels whose connected components are lesions (default: from --model)
+  --largest-component   stats: keep only the largest connected component of each label first
+  --remove-islands <v>  stats: first remove connected components smaller than v mm³ (e.g. 200)
+  --fill-holes          stats: first fill 3-D holes (enclosed background) of each label
+  --postprocess-labels <a,b>  stats: labels the postprocessing applies to (default: all)
+  --connectivity <n>    stats: 6, 18 or 26 (default 26) for components, islands and lesions
+  --csv <file>          stats: also write the CSV table to <file>
   --json                machine-readable output on stdout
   -h, --help            this text
 
@@ -98,6 +126,14 @@ export async function main(argv: string[]): Promise<number> {
         spacing: { type: 'string' },
         oblique: { type: 'boolean', default: false },
         dicom: { type: 'boolean', default: false },
+        image: { type: 'string' },
+        'lesion-labels': { type: 'string' },
+        'largest-component': { type: 'boolean', default: false },
+        'remove-islands': { type: 'string' },
+        'fill-holes': { type: 'boolean', default: false },
+        'postprocess-labels': { type: 'string' },
+        connectivity: { type: 'string' },
+        csv: { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
     });
@@ -181,6 +217,37 @@ export async function main(argv: string[]): Promise<number> {
         process.stdout.write(json ? `${JSON.stringify(report, null, 2)}\n` : `${renderEvaluation(report)}\n`);
         return EXIT.ok;
       }
+      case 'stats': {
+        if (rest.length !== 1) return fail('stats needs exactly one label map <labels>', EXIT.usage, json);
+        const lists: Record<string, number[] | undefined> = {};
+        for (const key of ['labels', 'lesion-labels', 'postprocess-labels'] as const) {
+          const raw = values[key];
+          const list = raw === undefined ? undefined : raw.split(',').map((v) => Number(v.trim()));
+          if (list && list.some((l) => !(Number.isInteger(l) && l >= 1 && l <= 65535))) return fail(`--${key} must be whole numbers 1…65535 separated by commas, got "${raw}"`, EXIT.usage, json);
+          lists[key] = list;
+        }
+        const islands = values['remove-islands'] === undefined ? undefined : Number(values['remove-islands']);
+        if (islands !== undefined && !(Number.isFinite(islands) && islands >= 0)) return fail(`--remove-islands must be a volume in mm³ ≥ 0, got "${values['remove-islands']}"`, EXIT.usage, json);
+        const connectivity = values.connectivity === undefined ? undefined : Number(values.connectivity);
+        if (connectivity !== undefined && connectivity !== 6 && connectivity !== 18 && connectivity !== 26) return fail(`--connectivity must be 6, 18 or 26, got "${values.connectivity}"`, EXIT.usage, json);
+        const report = await statsCommand(rest[0]!, {
+          image: values.image,
+          model: values.model,
+          labels: lists.labels,
+          lesionLabels: lists['lesion-labels'],
+          postprocess: {
+            largestComponent: values['largest-component'],
+            removeIslandsMm3: islands,
+            fillHoles: values['fill-holes'],
+            labels: lists['postprocess-labels'],
+            connectivity,
+          },
+          out: values.out,
+          csv: values.csv,
+        });
+        process.stdout.write(json ? `${JSON.stringify(report, null, 2)}\n` : `${renderStats(report)}\n`);
+        return EXIT.ok;
+      }
       case 'import-nnunet': {
         if (rest.length !== 2) return fail('import-nnunet needs <plans.json> <dataset.json>', EXIT.usage, json);
         if (!values.onnx || !values.out) return fail('import-nnunet needs --onnx <model.onnx> and --out <card.json>', EXIT.usage, json);
@@ -203,6 +270,16 @@ export async function main(argv: string[]): Promise<number> {
         if (typeof args === 'string') return fail(args, EXIT.usage, json);
         const summary = await phantomCommand(values.out, args, { dicom: values.dicom, progress: !json && process.stderr.isTTY });
         process.stdout.write(json ? `${JSON.stringify(summary, null, 2)}\n` : `${renderPhantomSummary(summary)}\n`);
+        return EXIT.ok;
+      }
+      case 'demo': {
+        if (rest.length > 0) return fail(`demo takes no positional arguments, got "${rest.join(' ')}"`, EXIT.usage, json);
+        const threads = positiveInt(values.threads);
+        if (threads === null) return fail('--threads must be a whole number ≥ 1', EXIT.usage, json);
+        const provider = values.provider ?? 'cpu';
+        if (!['cpu', 'cuda', 'webgpu', 'auto'].includes(provider)) return fail(`--provider must be cpu, cuda, webgpu or auto, got "${provider}"`, EXIT.usage, json);
+        const demo = await demoCommand({ out: values.out ?? 'out/demo', model: values.model, provider: provider as 'cpu' | 'cuda' | 'webgpu' | 'auto', threads, progress: !json && process.stderr.isTTY });
+        process.stdout.write(json ? `${JSON.stringify(demo, null, 2)}\n` : `${renderDemo(demo)}\n`);
         return EXIT.ok;
       }
       default:

@@ -30,6 +30,8 @@ export interface SegmentCommandOptions extends LoadScanOptions {
 
 export interface SegmentSummary {
   labelsFile: string;
+  /** stats.json and stats.csv when they were written. */
+  statsFiles?: string[] | undefined;
   probabilityFiles: string[];
   model: { name: string; version: string; card: string };
   provider: string;

@@ -73,12 +73,22 @@ const padding = z
   })
   .strict();
 
+const connectivity = z.union([z.literal(6), z.literal(18), z.literal(26)]).default(26);
+const postprocessLabels = z.array(z.number().int().min(1).max(65535)).optional();
+/** Remove connected components smaller than minVolumeMm3 (mm³, never voxels: the same on every grid). */
+const removeIslands = z.object({ minVolumeMm3: z.number().nonnegative(), labels: postprocessLabels, connectivity }).strict();
+
+/** Applied on the scan grid in this order: largestComponent, removeIslands (each entry in turn), fillHoles. */
 const postprocess = z
   .object({
     largestComponent: z
       .object({ labels: z.array(z.number().int().min(1)).optional(), connectivity: z.union([z.literal(6), z.literal(18), z.literal(26)]).default(26) })
       .strict()
       .optional(),
+    /** One rule, or several (e.g. a different threshold for small structures). */
+    removeIslands: z.union([removeIslands, z.array(removeIslands).min(1)]).optional(),
+    /** 3-D hole filling: background enclosed by a label becomes that label. */
+    fillHoles: z.object({ labels: postprocessLabels }).strict().optional(),
   })
   .strict();
 

@@ -5,6 +5,8 @@
  */
 import { SegError } from '../errors.js';
 import { keepLargestComponent } from '../postprocess/components.js';
+import { fillHoles } from '../postprocess/holes.js';
+import { removeSmallIslands } from '../postprocess/islands.js';
 import type { LabelVolume, Volume } from '../volume/types.js';
 import { channelLabelValues, type ModelCard, type ModelCardSpec } from './card.js';
 import { runEngine, type CancelToken, type EngineSettings, type EngineStats, type TensorRunner, type Vec3n } from './engine.js';
@@ -75,13 +77,81 @@ export async function segmentWithRunner(
   const t0 = performance.now();
   const list = Array.isArray(images) ? (images as readonly Volume[]) : [images as Volume];
   const scan = list[0]!;
-  if (list.length !== card.input.channels) {
-    throw new SegError('MODEL_MISMATCH', `the model "${card.name}" takes ${card.input.channels} image channel(s), but ${list.length} image(s) were given`);
-  }
   const warnings: string[] = [];
   const progress = (stage: SegmentStage, done: number, total: number, etaMs?: number) =>
     options.onProgress?.({ stage, done, total, elapsedMs: performance.now() - t0, etaMs });
   progress('preprocess', 0, list.length);
+  const { scanGrid, engine, channels, crop, normalization } = prepareModelInput(list, card, warnings, (done) => progress('preprocess', done, list.length));
+  const tPre = performance.now();
+
+  // 4. Engine → activation → un-crop → scan grid.
+  const rule: DecisionRule = { activation: card.output.activation, threshold: card.output.threshold, sigmoidRule: card.output.sigmoidRule, channelLabels: channelLabelValues(card) };
+  const background = backgroundVector(rule);
+  const writer = new ScanWriter(engine.dims, scan.dims, indexMap(scanGrid, engine), rule, card.output.resample, options.probabilities ?? false, background);
+  const uncrop = crop ? new Uncrop(writer, engine.dims, crop.dims, crop.offset, background) : undefined;
+  const engineDims = (crop ? crop.dims : [...engine.dims]) as Vec3n;
+  // Softmax does not change the argmax: without a probability output, labels come straight from the blended logits
+  // (and resampling interpolates logits, as nnU-Net does).
+  const skipActivation = rule.activation === 'softmax' && !options.probabilities;
+  const activation = skipActivation ? (uncrop ?? writer) : new Activation(uncrop ?? writer, rule, engineDims[0] * engineDims[1]);
+  const settings = engineSettings(card, options);
+  if (settings.batchSize > runner.maxBatch) {
+    warnings.push(`the model's batch dimension is fixed to ${runner.maxBatch}; running ${runner.maxBatch} tile(s) per session run instead of ${settings.batchSize}`);
+  }
+  const stats = await runEngine({ channels, dims: engineDims }, settings, runner, activation, {
+    cancel: options.cancel,
+    onProgress: (p) => progress('inference', p.done, p.total, p.etaMs),
+  });
+  uncrop?.finish();
+  writer.finish();
+  const tInf = performance.now();
+
+  // 5. Postprocess on the scan grid.
+  progress('postprocess', 0, 1);
+  const lc = card.postprocess.largestComponent;
+  if (lc) keepLargestComponent(writer.labels, scan.dims, { labels: lc.labels, connectivity: lc.connectivity });
+  const geometry = { dims: scan.dims, spacing: scan.spacing, origin: scan.origin, direction: scan.direction };
+  const labels: LabelVolume = { ...geometry, data: writer.labels };
+  for (const rule of [card.postprocess.removeIslands ?? []].flat()) {
+    removeSmallIslands(labels, { minVolumeMm3: rule.minVolumeMm3, labels: rule.labels, connectivity: rule.connectivity });
+  }
+  if (card.postprocess.fillHoles) fillHoles(labels, { labels: card.postprocess.fillHoles.labels });
+  const probabilities = writer.probabilities?.map((data) => ({ ...geometry, data }));
+  const tEnd = performance.now();
+  progress('postprocess', 1, 1);
+  return {
+    labels,
+    probabilities,
+    provider: 'custom',
+    warnings,
+    engine: stats,
+    engineGrid: engine,
+    crop,
+    normalization,
+    timings: { preprocessMs: tPre - t0, inferenceMs: tInf - tPre, sessionRunMs: stats.runMs, postprocessMs: tEnd - tInf, totalMs: tEnd - t0 },
+  };
+}
+
+/** The network's input: the images on the engine grid, normalised and cropped, as the engine will tile them. */
+export interface ModelInput {
+  scanGrid: GridGeometry;
+  /** The model grid in tensor axis order (W, H, D as i, j, k), before the crop. */
+  engine: GridGeometry;
+  /** One float32 volume per image channel on the (cropped) engine grid. */
+  channels: Float32Array[];
+  crop: SegmentResult['crop'];
+  normalization: Record<string, number>;
+}
+
+/**
+ * Steps 1–3 of the pipeline: the card's grid, resampling, normalisation and crop. Exported so that training recipes
+ * prepare their data exactly as inference sees it (models/default/recipe/prepare-data.ts).
+ */
+export function prepareModelInput(list: readonly Volume[], card: ModelCardSpec, warnings: string[] = [], onChannel?: (done: number) => void): ModelInput {
+  const scan = list[0]!;
+  if (list.length !== card.input.channels) {
+    throw new SegError('MODEL_MISMATCH', `the model "${card.name}" takes ${card.input.channels} image channel(s), but ${list.length} image(s) were given`);
+  }
 
   // 1. Grids.
   const scanGrid: GridGeometry = { dims: scan.dims, spacing: scan.spacing, origin: scan.origin, direction: scan.direction };
@@ -113,7 +183,7 @@ export async function segmentWithRunner(
     if (c === 0 && card.crop?.type === 'nonzero') nonzeroBox = boundingBox(data, engine.dims, (v) => v !== 0);
     if (!card.normalizeBeforeResampling) normalization = normalizeInPlace(data, card.normalization);
     channels.push(data);
-    progress('preprocess', c + 1, list.length);
+    onChannel?.(c + 1);
   }
 
   // 3. Crop.
@@ -135,50 +205,7 @@ export async function segmentWithRunner(
       for (let c = 0; c < channels.length; c++) channels[c] = extractBox(channels[c]!, engine.dims, crop.offset, crop.dims);
     }
   }
-  const tPre = performance.now();
-
-  // 4. Engine → activation → un-crop → scan grid.
-  const rule: DecisionRule = { activation: card.output.activation, threshold: card.output.threshold, sigmoidRule: card.output.sigmoidRule, channelLabels: channelLabelValues(card) };
-  const background = backgroundVector(rule);
-  const writer = new ScanWriter(engine.dims, scan.dims, indexMap(scanGrid, engine), rule, card.output.resample, options.probabilities ?? false, background);
-  const uncrop = crop ? new Uncrop(writer, engine.dims, crop.dims, crop.offset, background) : undefined;
-  const engineDims = (crop ? crop.dims : [...engine.dims]) as Vec3n;
-  // Softmax does not change the argmax: without a probability output, labels come straight from the blended logits
-  // (and resampling interpolates logits, as nnU-Net does).
-  const skipActivation = rule.activation === 'softmax' && !options.probabilities;
-  const activation = skipActivation ? (uncrop ?? writer) : new Activation(uncrop ?? writer, rule, engineDims[0] * engineDims[1]);
-  const settings = engineSettings(card, options);
-  if (settings.batchSize > runner.maxBatch) {
-    warnings.push(`the model's batch dimension is fixed to ${runner.maxBatch}; running ${runner.maxBatch} tile(s) per session run instead of ${settings.batchSize}`);
-  }
-  const stats = await runEngine({ channels, dims: engineDims }, settings, runner, activation, {
-    cancel: options.cancel,
-    onProgress: (p) => progress('inference', p.done, p.total, p.etaMs),
-  });
-  uncrop?.finish();
-  writer.finish();
-  const tInf = performance.now();
-
-  // 5. Postprocess on the scan grid.
-  progress('postprocess', 0, 1);
-  const lc = card.postprocess.largestComponent;
-  if (lc) keepLargestComponent(writer.labels, scan.dims, { labels: lc.labels, connectivity: lc.connectivity });
-  const geometry = { dims: scan.dims, spacing: scan.spacing, origin: scan.origin, direction: scan.direction };
-  const labels: LabelVolume = { ...geometry, data: writer.labels };
-  const probabilities = writer.probabilities?.map((data) => ({ ...geometry, data }));
-  const tEnd = performance.now();
-  progress('postprocess', 1, 1);
-  return {
-    labels,
-    probabilities,
-    provider: 'custom',
-    warnings,
-    engine: stats,
-    engineGrid: engine,
-    crop,
-    normalization,
-    timings: { preprocessMs: tPre - t0, inferenceMs: tInf - tPre, sessionRunMs: stats.runMs, postprocessMs: tEnd - tInf, totalMs: tEnd - t0 },
-  };
+  return { scanGrid, engine, channels, crop, normalization };
 }
 
 /** Engine settings from a card (tensor order [D, H, W]) and run options. */
@@ -222,7 +249,7 @@ function conformScale(data: ArrayLike<number>): Float32Array {
   return out;
 }
 
-function extractBox(data: Float32Array, dims: readonly number[], offset: Vec3n, size: Vec3n): Float32Array {
+export function extractBox(data: Float32Array, dims: readonly number[], offset: Vec3n, size: Vec3n): Float32Array {
   const [nx, ny] = dims as [number, number];
   const out = new Float32Array(size[0] * size[1] * size[2]);
   let o = 0;

@@ -28,7 +28,7 @@ import { SegError } from '../errors.js';
 import { indexMap } from '../volume/index-map.js';
 import { permuteInto, resampleScalar } from '../volume/resample.js';
 import { axis, cross, determinant, dot, indexToLps, lpsToIndex, orientationCode, sameGrid, voxelVolumeMm3 } from '../volume/geometry.js';
-import type { LabelVolume, Mat3, Vec3, Vec3i } from '../volume/types.js';
+import type { LabelVolume, Mat3, Vec3, Vec3i, Volume } from '../volume/types.js';
 import { DistanceWorkspace, isOrthogonal, markSurface, MASK_A, MASK_B, nearestDistancesMm, SURFACE_A, SURFACE_B } from './distance.js';
 
 export interface EvaluateOptions {
@@ -276,7 +276,7 @@ export function percentileOf(values: Float32Array, p: number): number {
 }
 
 /** Degenerate geometry is refused: it would make every mm figure meaningless. */
-function checkGeometry(v: LabelVolume, name: string): void {
+export function checkGeometry(v: Volume, name: string): void {
   const bad = (problem: string) => new SegError('INVALID_GEOMETRY', `${name}: ${problem}; cannot measure in millimetres on this grid`);
   if (v.dims.length !== 3 || v.dims.some((d) => !Number.isInteger(d) || d < 1)) throw bad(`dims must be three positive integers, got [${v.dims.join(', ')}]`);
   const count = v.dims[0] * v.dims[1] * v.dims[2];

@@ -83,3 +83,28 @@ export function lesionVolume(ctx: PhantomContext, index: number): VolumeEstimate
   const scene = ctx.anatomy.scene;
   return estimateVolume({ box: l.blob.box, member: (x, y, z) => scene.classify(x, y, z) === l.material, inFov: ctx.fov.contains, samples: Math.min(ctx.truthSamples, LESION_TRUTH_SAMPLES), rng: new Rng(ctx.seed, `truth/lesion-${l.index}`) });
 }
+
+/**
+ * The phantom's label map sampled on any grid (voxel centres, i fastest), straight from the analytic scene: the exact
+ * anatomy at that grid, independent of the acquisition's slice thickness. Training recipes use it for targets on the
+ * model grid; points outside the acquisition's field of view are labelled as well (the anatomy exists there).
+ */
+export function labelsOnGrid(ctx: PhantomContext, grid: { dims: Vec3i; spacing: Vec3; origin: Vec3; direction: readonly number[] }): Uint8Array {
+  const [nx, ny, nz] = grid.dims;
+  const [sx, sy, sz] = grid.spacing;
+  const d = grid.direction;
+  const o = grid.origin;
+  const labelOf = new Uint8Array(256);
+  ctx.materials.forEach((m, id) => (labelOf[id] = m.label));
+  const scene = ctx.anatomy.scene;
+  const out = new Uint8Array(nx * ny * nz);
+  let v = 0;
+  for (let k = 0; k < nz; k++)
+    for (let j = 0; j < ny; j++) {
+      const bx = o[0] + d[3]! * sy * j + d[6]! * sz * k;
+      const by = o[1] + d[4]! * sy * j + d[7]! * sz * k;
+      const bz = o[2] + d[5]! * sy * j + d[8]! * sz * k;
+      for (let i = 0; i < nx; i++, v++) out[v] = labelOf[scene.classify(bx + d[0]! * sx * i, by + d[1]! * sx * i, bz + d[2]! * sx * i)]!;
+    }
+  return out;
+}
