@@ -6,6 +6,7 @@ import { convertScan } from './convert.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
 import { buildInfo, renderInfo } from './info.js';
 import { renderSegmentSummary, segmentCommand } from './segment.js';
+import { batchCommand, renderBatchSummary } from './batch.js';
 import { evaluateCommand, renderEvaluation } from './evaluate.js';
 import { renderStats, statsCommand } from './stats.js';
 import { importNnunetCommand } from './import-nnunet.js';
@@ -24,9 +25,23 @@ Usage:
   medseg segment <file|folder>... --out <dir> [--model <card.json>] [--series <id>]
                  [--provider cpu|cuda|webgpu|auto] [--threads <n>] [--batch-size <n>]
                  [--no-tta] [--probabilities] [--json]
-      Segment a scan with a model card's ONNX model (the bundled default model when
-      --model is absent) and write <dir>/labels.nii.gz on the scan's own grid
-      (and <dir>/probabilities/*.nii.gz with --probabilities). Progress on stderr.
+      Segment a scan (a NIfTI file, DICOM files or a DICOM folder) with a model card's ONNX
+      model (the bundled default model when --model is absent), apply the card's
+      postprocessing, measure every structure, and write to <dir>: labels.nii.gz on the
+      scan's own grid (with --probabilities also probabilities/*.nii.gz), stats.json and
+      stats.csv (as \`medseg stats\` with the card and the scan as image), and last
+      provenance.json (input files and their SHA-256, DICOM UIDs, card and ONNX SHA-256,
+      versions, parameters, timings per stage, warnings); a folder without provenance.json
+      is unfinished. Progress on stderr; --json prints the summary as JSON on stdout.
+  medseg segment --batch <list.txt|folder> --out <dir> [--force] [segment options]
+      Segment many studies, each into <dir>/<study>/ as above: a list file names one study
+      per line (NIfTI file, DICOM file or folder; relative to the list; # comments), a
+      folder means each subfolder (DICOM) and each .nii/.nii.gz file in it. Continues past
+      a failed study; writes <dir>/summary.csv and <dir>/summary.json (study, status
+      ok/failed/skipped, error, seconds, volume per structure in mL) and prints the table.
+      A study whose provenance.json has the same card and ONNX SHA-256 is skipped unless
+      --force. Exit code: 0 when every study is ok or skipped, else the exit code of the
+      first failed study (130 when cancelled).
   medseg evaluate <prediction> <reference> [--labels <a,b,…>] [--percentile <p>] [--json]
       Compare two label maps: per label Dice, IoU, 95th-percentile Hausdorff and average
       symmetric surface distance (mm), volumes (mL) and their difference. A prediction on
@@ -71,7 +86,9 @@ Options:
   --threads <n>         ONNX Runtime intra-op threads (default: all cores)
   --batch-size <n>      tiles or slices per session run (default: the card's)
   --no-tta              skip the card's test-time mirroring (faster, slightly less accurate)
-  --probabilities       also write per-channel probability maps
+  --probabilities       also write per-channel probability maps (and soft volumes in stats)
+  --batch <list|folder> segment: the studies of a list file (one path per line) or a folder
+  --force               segment --batch: recompute studies that are already finished
   --seed <n>            phantom seed (whole number ≥ 0)
   --size <WxHxD>        phantom matrix (default 256x256 and the slices that cover the scan range)
   --spacing <sx,sy,sz>  phantom voxel spacing in mm (default drawn per seed: in-plane the FOV / matrix,
@@ -117,6 +134,8 @@ export async function main(argv: string[]): Promise<number> {
         'batch-size': { type: 'string' },
         'no-tta': { type: 'boolean', default: false },
         probabilities: { type: 'boolean', default: false },
+        batch: { type: 'string' },
+        force: { type: 'boolean', default: false },
         onnx: { type: 'string' },
         labels: { type: 'string' },
         percentile: { type: 'string' },
@@ -176,7 +195,11 @@ export async function main(argv: string[]): Promise<number> {
         return EXIT.ok;
       }
       case 'segment': {
-        if (rest.length === 0) return fail('segment needs a scan (file or folder)', EXIT.usage, json);
+        const batch = values.batch;
+        if (batch === undefined && rest.length === 0) return fail('segment needs a scan (file or folder), or --batch <list.txt|folder>', EXIT.usage, json);
+        if (batch !== undefined && rest.length > 0) return fail(`segment --batch takes its studies from ${batch}; drop the scan paths (${rest.join(' ')})`, EXIT.usage, json);
+        if (batch !== undefined && values.series) return fail('--series cannot be used with --batch: each study must hold a single series (localizers aside)', EXIT.usage, json);
+        if (batch === undefined && values.force) return fail('--force applies to --batch only (a single segment always recomputes)', EXIT.usage, json);
         if (!values.out) return fail('segment needs --out <dir>', EXIT.usage, json);
         const provider = values.provider ?? 'cpu';
         if (!['cpu', 'cuda', 'webgpu', 'auto'].includes(provider)) return fail(`--provider must be cpu, cuda, webgpu or auto, got "${provider}"`, EXIT.usage, json);
@@ -187,20 +210,25 @@ export async function main(argv: string[]): Promise<number> {
         const abort = new AbortController();
         const onSigint = () => abort.abort();
         process.once('SIGINT', onSigint);
+        const common = {
+          model: values.model,
+          out: values.out,
+          allowNonUniform: values['allow-nonuniform'],
+          provider: provider as 'cpu' | 'cuda' | 'webgpu' | 'auto',
+          threads,
+          batchSize,
+          tta: values['no-tta'] ? false : undefined,
+          probabilities: values.probabilities,
+          progress: !json && process.stderr.isTTY,
+          signal: abort.signal,
+        };
         try {
-          const summary = await segmentCommand(rest, {
-            model: values.model,
-            out: values.out,
-            seriesId: values.series,
-            allowNonUniform: values['allow-nonuniform'],
-            provider: provider as 'cpu' | 'cuda' | 'webgpu' | 'auto',
-            threads,
-            batchSize,
-            tta: values['no-tta'] ? false : undefined,
-            probabilities: values.probabilities,
-            progress: !json && process.stderr.isTTY,
-            signal: abort.signal,
-          });
+          if (batch !== undefined) {
+            const summary = await batchCommand(batch, { ...common, force: values.force, log: (line) => process.stderr.write(`${line}\n`) });
+            process.stdout.write(json ? `${JSON.stringify(summary, null, 2)}\n` : `${renderBatchSummary(summary)}\n`);
+            return summary.exitCode;
+          }
+          const summary = await segmentCommand(rest, { ...common, seriesId: values.series });
           process.stdout.write(json ? `${JSON.stringify(summary, null, 2)}\n` : `${renderSegmentSummary(summary)}\n`);
         } finally {
           process.off('SIGINT', onSigint);
