@@ -75,6 +75,13 @@ export async function prepareSegmentModel(model: string | undefined): Promise<Pr
   if (!model && !existsSync(cardFile)) {
     throw new SegError('FILE_NOT_FOUND', `no bundled default model in this installation (${cardFile}); pass --model <card.json>`);
   }
+  const defaultOnnx = path.join(path.dirname(cardFile), 'default.onnx');
+  if (!model && !existsSync(defaultOnnx)) {
+    throw new SegError(
+      'FILE_NOT_FOUND',
+      `the bundled default model has not been trained into this checkout yet (${defaultOnnx} is missing; its recipe is models/default/recipe/README.md); pass --model <card.json>`,
+    );
+  }
   const card = await loadModelCard(cardFile);
   try {
     const [cardSha256, onnxSha256] = await Promise.all([sha256File(card.cardFile), sha256File(card.modelFile)]);
