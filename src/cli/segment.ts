@@ -10,7 +10,7 @@ import cliProgress from 'cli-progress';
 import { SegError } from '../errors.js';
 import { loadScan, type LoadScanOptions } from '../io/load.js';
 import { writeNifti } from '../io/nifti/write.js';
-import { channelLabelValues, loadModelCard, type ModelCard } from '../inference/card.js';
+import { channelLabelValues, loadModelCard, ModelCardError, type ModelCard } from '../inference/card.js';
 import type { SegmentProgress, SegmentResult } from '../inference/pipeline.js';
 import { segmentInWorker } from '../inference/run-in-worker.js';
 import type { ProviderChoice } from '../inference/session.js';
@@ -75,14 +75,14 @@ export async function prepareSegmentModel(model: string | undefined): Promise<Pr
   if (!model && !existsSync(cardFile)) {
     throw new SegError('FILE_NOT_FOUND', `no bundled default model in this installation (${cardFile}); pass --model <card.json>`);
   }
-  const defaultOnnx = path.join(path.dirname(cardFile), 'default.onnx');
-  if (!model && !existsSync(defaultOnnx)) {
-    throw new SegError(
-      'FILE_NOT_FOUND',
-      `the bundled default model has not been trained into this checkout yet (${defaultOnnx} is missing; its recipe is models/default/recipe/README.md); pass --model <card.json>`,
-    );
+  let card;
+  try {
+    card = await loadModelCard(cardFile);
+  } catch (e) {
+    // The bundled card ships before its trained ONNX file: say so instead of calling the card invalid.
+    if (model || !(e instanceof ModelCardError) || !e.problems.some((p) => p.startsWith('model:'))) throw e;
+    throw new SegError('FILE_NOT_FOUND', `the bundled default model has not been trained into this installation yet (${e.problems.join('; ')}; its recipe: models/default/recipe/README.md); pass --model <card.json>`, { cause: e });
   }
-  const card = await loadModelCard(cardFile);
   try {
     const [cardSha256, onnxSha256] = await Promise.all([sha256File(card.cardFile), sha256File(card.modelFile)]);
     return { card, cardSha256, onnxSha256 };

@@ -9,7 +9,7 @@ import { SegError } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic-write.js';
 import { loadScan, type LoadScanOptions } from '../io/load.js';
 import { writeNifti } from '../io/nifti/write.js';
-import { ModelCardError, parseModelCard } from '../inference/card.js';
+import { readModelCardSpec } from '../inference/card.js';
 import type { LesionMeasurement } from '../measure/lesions.js';
 import { labelStatistics, lesionLabelsFromMetadata, type LabelStatistics, type StructureStats } from '../measure/stats.js';
 import { keepLargestComponent, type Connectivity } from '../postprocess/components.js';
@@ -220,20 +220,7 @@ export async function writeStatsFiles(dir: string, report: StatsReport): Promise
 
 /** Card labels (names and lesion categories), read without requiring the card's ONNX file. */
 async function readCardLabels(cardFile: string): Promise<{ name: string; card: string; labels: { value: number; name: string; category?: { scheme: string; value: string } | undefined }[] }> {
-  let text: string;
-  try {
-    text = await fsp.readFile(cardFile, 'utf8');
-  } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    throw new SegError(e.code === 'ENOENT' ? 'FILE_NOT_FOUND' : 'INVALID_MODEL_CARD', `${cardFile}: cannot read the model card (${e.code ?? e.message})`, { cause: err });
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (err) {
-    throw new ModelCardError(cardFile, [`not valid JSON: ${(err as Error).message}`]);
-  }
-  const spec = parseModelCard(json, cardFile);
+  const spec = await readModelCardSpec(cardFile);
   return { name: spec.name, card: path.resolve(cardFile), labels: spec.labels };
 }
 

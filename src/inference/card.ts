@@ -258,8 +258,8 @@ export function parseModelCard(json: unknown, cardFile: string): ModelCardSpec {
   return result.data;
 }
 
-/** Reads and validates a model card; checks that its ONNX file exists. */
-export async function loadModelCard(cardFile: string): Promise<ModelCard> {
+/** Reads and validates a model card without looking for its ONNX file (label names, training recipes). */
+export async function readModelCardSpec(cardFile: string): Promise<ModelCardSpec> {
   let text: string;
   try {
     text = await fsp.readFile(cardFile, 'utf8');
@@ -273,7 +273,12 @@ export async function loadModelCard(cardFile: string): Promise<ModelCard> {
   } catch (err) {
     throw new ModelCardError(cardFile, [`not valid JSON: ${(err as Error).message}`]);
   }
-  const spec = parseModelCard(json, cardFile);
+  return parseModelCard(json, cardFile);
+}
+
+/** Reads and validates a model card; checks that its ONNX file exists. */
+export async function loadModelCard(cardFile: string): Promise<ModelCard> {
+  const spec = await readModelCardSpec(cardFile);
   const modelFile = path.resolve(path.dirname(cardFile), spec.model ?? `${path.basename(cardFile).replace(/(\.card)?\.json$/i, '')}.onnx`);
   try {
     const st = await fsp.stat(modelFile);

@@ -16,7 +16,7 @@
  */
 import type { LabelVolume } from '../volume/types.js';
 import { labelSet } from './islands.js';
-import { labelBoxes, labelRuns, type LabelRuns } from './runs.js';
+import { findRoot, labelBoxes, labelRuns, type LabelRuns } from './runs.js';
 
 export interface FillHolesOptions {
   /** Labels to fill (default: every non-zero label present). */
@@ -113,14 +113,7 @@ function fillLabel(volume: LabelVolume, runs: LabelRuns, label: number, box: Int
   }
   rowStart[boxRows] = g;
   const parent = w.parent;
-  const find = (a: number): number => {
-    while (parent[a] !== a) {
-      const p = parent[parent[a]!]!;
-      parent[a] = p;
-      a = p;
-    }
-    return a;
-  };
+  const find = (a: number) => findRoot(parent, a);
   // Union gaps with overlapping gaps of the previous row (j − 1) and slice (k − 1): background 6-connectivity.
   for (let br = 0; br < boxRows; br++) {
     if (br % bj > 0) unionRows(w, br, br - 1, find);

@@ -112,14 +112,7 @@ export function runComponents(runs: LabelRuns, connectivity: Connectivity = 26, 
   const { rowStart, start, end, label, count } = runs;
   const [, ny, nz] = runs.dims;
   const parent = new Int32Array(count);
-  const find = (a: number): number => {
-    while (parent[a] !== a) {
-      const p = parent[parent[a]!]!;
-      parent[a] = p;
-      a = p;
-    }
-    return a;
-  };
+  const find = (a: number) => findRoot(parent, a);
   const included = new Uint8Array(count);
   for (let q = 0; q < count; q++) {
     parent[q] = q;
@@ -231,4 +224,14 @@ export function labelBoxes(runs: LabelRuns): LabelBoxes {
   const present: number[] = [];
   for (let l = 1; l <= maxLabel; l++) if (voxels[l]! > 0) present.push(l);
   return { present, voxels, boxes };
+}
+
+/** Union–find root of `a` in a parent array, halving the path on the way (shared by the run-based labellings). */
+export function findRoot(parent: Int32Array, a: number): number {
+  while (parent[a] !== a) {
+    const p = parent[parent[a]!]!;
+    parent[a] = p;
+    a = p;
+  }
+  return a;
 }

@@ -12,6 +12,7 @@ import { writeNifti } from '../../src/io/nifti/write.js';
 import { evaluateLabels, type LabelEvaluation } from '../../src/measure/evaluate.js';
 import { indexToLps } from '../../src/volume/geometry.js';
 import type { LabelVolume, Mat3, Vec3, Vec3i, Volume } from '../../src/volume/types.js';
+import { rotation } from './shapes.js';
 
 const IDENTITY: Mat3 = [1, 0, 0, 0, 1, 0, 0, 0, 1];
 
@@ -93,20 +94,6 @@ function blob(dims: Vec3i, seed: number, g: GridInit = {}): LabelVolume {
   const rnd = () => (s = (s * 48271) % 2147483647) / 2147483647;
   const balls = Array.from({ length: 3 }, () => ({ c: [rnd() * dims[0], rnd() * dims[1], rnd() * dims[2]] as Vec3, r: 1.5 + rnd() * 3 }));
   return labels(dims, (i, j, k) => (balls.some((b) => ball(b.c, b.r)(i, j, k)) || rnd() < 0.02 ? 1 : 0), g);
-}
-
-/** Rotation by `deg` about a unit axis, as consecutive column vectors (the volume direction layout). */
-function rotation(u: Vec3, deg: number): Mat3 {
-  const t = (deg * Math.PI) / 180;
-  const [x, y, z] = u;
-  const c = Math.cos(t);
-  const s = Math.sin(t);
-  const r = [
-    [c + x * x * (1 - c), x * y * (1 - c) - z * s, x * z * (1 - c) + y * s],
-    [y * x * (1 - c) + z * s, c + y * y * (1 - c), y * z * (1 - c) - x * s],
-    [z * x * (1 - c) - y * s, z * y * (1 - c) + x * s, c + z * z * (1 - c)],
-  ];
-  return [0, 1, 2].flatMap((col) => [r[0]![col]!, r[1]![col]!, r[2]![col]!]) as unknown as Mat3;
 }
 
 describe('evaluateLabels: hand-derived cases', () => {

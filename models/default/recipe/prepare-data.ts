@@ -10,10 +10,10 @@
  * Writes per case: case-<seed>.json (dims as [W, H, D], phantom facts), case-<seed>.img.f32 (float32, W fastest),
  * case-<seed>.lab.u8 (uint8 labels).
  */
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { parseModelCard } from '../../../src/inference/card.js';
+import { readModelCardSpec } from '../../../src/inference/card.js';
 import { prepareModelInput } from '../../../src/inference/pipeline.js';
 import { buildContext, labelsOnGrid } from '../../../src/phantom/context.js';
 import { generatePhantom } from '../../../src/phantom/generate.js';
@@ -24,8 +24,8 @@ import { isOblique, parseSeeds } from './seeds.js';
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { card: { type: 'string' }, seeds: { type: 'string' }, out: { type: 'string' }, 'oblique-every': { type: 'string', default: '4' } } });
   if (!values.card || !values.seeds || !values.out) throw new Error('usage: prepare-data.ts --card <card.json> --seeds a-b --out <dir> [--oblique-every n]');
-  // parseModelCard, not loadModelCard: the ONNX file does not exist before training.
-  const card = parseModelCard(JSON.parse(await readFile(values.card, 'utf8')), values.card);
+  // Not loadModelCard: the ONNX file does not exist before training.
+  const card = await readModelCardSpec(values.card);
   const every = Number(values['oblique-every']);
   await mkdir(values.out, { recursive: true });
   for (const seed of parseSeeds(values.seeds)) {
