@@ -27,6 +27,14 @@ export type SegErrorCode =
   | 'MODEL_LOAD_FAILED'
   | 'MODEL_MISMATCH'
   | 'INFERENCE_FAILED'
+  /** A DICOM SEG or SR that medseg cannot read back (wrong SOP class, inconsistent frames). */
+  | 'INVALID_SEG'
+  /** A remote server (DICOMweb, Orthanc) answered with a client error (4xx other than auth). */
+  | 'REMOTE_REJECTED'
+  /** Authentication or authorisation failed at a remote server (401/403). */
+  | 'REMOTE_AUTH'
+  /** A remote server could not be reached or kept failing (timeouts, 5xx, connection errors) after retries. */
+  | 'REMOTE_UNAVAILABLE'
   | 'CANCELLED';
 
 export class SegError extends Error {

@@ -10,6 +10,7 @@ export const EXIT = {
   seriesChoice: 5,
   writeFailed: 6,
   model: 7,
+  remote: 8,
   cancelled: 130,
 } as const;
 
@@ -37,6 +38,10 @@ const BY_CODE: Record<SegErrorCode, number> = {
   MODEL_LOAD_FAILED: EXIT.model,
   MODEL_MISMATCH: EXIT.model,
   INFERENCE_FAILED: EXIT.model,
+  INVALID_SEG: EXIT.badInput,
+  REMOTE_REJECTED: EXIT.remote,
+  REMOTE_AUTH: EXIT.remote,
+  REMOTE_UNAVAILABLE: EXIT.remote,
   CANCELLED: EXIT.cancelled,
 };
 

@@ -205,7 +205,14 @@ def main():
         rng = state['rng']
         start = state['iteration']
         print(f'resumed at iteration {start}', flush=True)
-    log = open(os.path.join(args.work, 'train-log.jsonl'), 'a')
+    log_path = os.path.join(args.work, 'train-log.jsonl')
+    if os.path.exists(log_path):
+        # Iterations after the last checkpoint are run again on resume: drop their log lines so each appears once.
+        with open(log_path) as f:
+            kept = [line for line in f if line.strip() and json.loads(line)['iteration'] <= start]
+        with open(log_path, 'w') as f:
+            f.writelines(kept)
+    log = open(log_path, 'a')
     t_start = time.time()
     net.train()
     for it in range(start, iterations):
