@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import cliProgress from 'cli-progress';
 import { SegError } from '../errors.js';
-import { loadScan, type LoadScanOptions } from '../io/load.js';
+import { loadScan, type LoadedScan, type LoadScanOptions } from '../io/load.js';
 import { writeNifti } from '../io/nifti/write.js';
 import { channelLabelValues, loadModelCard, ModelCardError, type ModelCard } from '../inference/card.js';
 import type { SegmentProgress, SegmentResult } from '../inference/pipeline.js';
@@ -41,7 +41,11 @@ export interface SegmentCommandOptions extends LoadScanOptions {
   probabilities?: boolean | undefined;
   /** Show a progress bar on stderr (only drawn when stderr is a terminal). */
   progress?: boolean | undefined;
+  /** Called with the inference worker's progress (the server reports it as job progress). */
+  onProgress?: ((p: SegmentProgress) => void) | undefined;
   signal?: AbortSignal | undefined;
+  /** Called with the loaded scan before inference (`medseg pacs` writes its SEG against the DICOM source it holds). */
+  onLoaded?: ((scan: LoadedScan) => void) | undefined;
 }
 
 export interface SegmentSummary {
@@ -103,6 +107,7 @@ export async function segmentCommand(inputs: string[], options: SegmentCommandOp
   const model = options.prepared ?? (await prepareSegmentModel(options.model));
   const { card } = model;
   const scan = await loadScan(inputs, options);
+  options.onLoaded?.(scan);
   const tLoad = performance.now();
   // Hash the input files while the worker runs (they were just read, so this is mostly the page cache).
   const inputHash = scanSourceFiles(scan, inputs).then(async (files) => ({ files, sha256: await sha256Files(files) }));
@@ -110,6 +115,7 @@ export async function segmentCommand(inputs: string[], options: SegmentCommandOp
   const bar = options.progress ? new cliProgress.SingleBar({ format: ' {stage} |{bar}| {percentage}% {value}/{total} ETA {eta_formatted}', hideCursor: true, clearOnComplete: true }, cliProgress.Presets.shades_classic) : undefined;
   let barStage = '';
   const onProgress = (p: SegmentProgress) => {
+    options.onProgress?.(p);
     if (!bar) return;
     if (p.stage !== barStage) {
       if (barStage) bar.stop();
