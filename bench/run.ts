@@ -8,6 +8,9 @@
  *   measure     postprocessing (islands, holes) + statistics (volumes, surfaces, lesions) of a 512×512×600 label map
  *               with 14 labels against a plain counting loop, and its peak memory (MEDSEG_BENCH_MEASURE=quick:
  *               256×256×300); see bench/measure.ts.
+ *   pacs        SEG encode/decode time, peak memory and file size of a 512×512×300 CT with 14 segments against raw reads
+ *               and medseg's DICOM load of the source series; the demo study's round trip through a real Orthanc
+ *               (retrieve → segment → store) by stage against a bare WADO-RS retrieve and STOW-RS; see bench/pacs.ts.
  * Each section returns a result object that is
  * written to .cache/bench/<section>-results.json, plus a Markdown table printed to stdout.
  *
@@ -19,6 +22,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runInferenceSection } from './inference.js';
 import { runMeasureSection } from './measure.js';
+import { runPacsSection } from './pacs.js';
 import { runIoSection } from './io/section.js';
 
 const REPO = fileURLToPath(new URL('..', import.meta.url));
@@ -102,6 +106,29 @@ const SECTIONS: Record<string, (ctx: SectionContext) => Promise<SectionReport>> 
     ].join('\n');
     return { result: r, summary };
   },
+  pacs: async (ctx) => {
+    const r = await runPacsSection(ctx);
+    const s = r.seg;
+    const d = s.data;
+    const rt = r.roundTrip;
+    const summary = [
+      `## PACS: DICOM SEG of a ${d.dims.join('×')} CT (${d.spacing.join('×')} mm) with 14 segments, ${r.reps} reps, medians`,
+      '',
+      `Source: ${d.files} CT files, ${(d.sourceBytes / 1e6).toFixed(1)} MB. SEG: ${s.measurements.find((m) => m.id === 'encode')!.label.replace(/^\(c\) encodeSeg: /, '')}, ${(s.segBytes / 1e6).toFixed(1)} MB = ${s.ratios.segToSourceBytes.toFixed(3)}× the source series; ${d.nonEmptyPairs} of ${s.framesPossible} (segment, slice) pairs hold voxels. Times inside fresh child processes around the call; peak extra RSS: (a, b, d) child peak minus an idle child's (${(s.idleRssKiB / 1024).toFixed(0)} MiB), (c, e) the call's own peak above the RSS before it${s.peakReset ? ' (VmHWM reset through /proc/self/clear_refs)' : ' (no VmHWM reset possible: whole-process peak, an upper bound)'}.`,
+      '',
+      s.table,
+      '',
+      s.sizeTable,
+      '',
+      `## PACS: round trip on the demo study (${rt.demo.dims.join('×')}, ${rt.demo.files} files, ${(rt.demo.bytes / 1e6).toFixed(1)} MB)${rt.orthanc ? `, Orthanc ${rt.orthanc.version ?? '?'} + DICOMweb ${rt.orthanc.dicomWebVersion ?? '?'} on loopback` : ''}, ${r.reps} reps, medians`,
+      '',
+      ...(rt.skipped ? [`Skipped: ${rt.skipped}`] : []),
+      ...rt.notes.map((n) => `Note: ${n}`),
+      ...(r.stageTables ?? []).flatMap((t) => ['', `segmentStudyOnPacs timingsMs, ${t.label}:`, '', t.table]),
+      ...(r.baselineTable ? ['', 'Baselines in the same run (the study is deleted and re-stored before every rep):', '', r.baselineTable] : []),
+    ].join('\n');
+    return { result: r, summary };
+  },
 };
 
 function parseArgs(argv: string[]): Args {
@@ -114,7 +141,7 @@ function parseArgs(argv: string[]): Args {
     else if (v === '--regenerate') a.regenerate = true;
     else if (v === '--profile') a.profile = true;
     else if (v === '--help' || v === '-h') {
-      process.stdout.write('usage: npm run bench -- [io] [inference] [measure] [--reps N (default 7)] [--quick (3 reps)] [--regenerate] [--profile]\n');
+      process.stdout.write('usage: npm run bench -- [io] [inference] [measure] [pacs] [--reps N (default 7)] [--quick (3 reps)] [--regenerate] [--profile]\n');
       process.exit(0);
     } else if (v in SECTIONS) a.sections.push(v);
     else throw new Error(`unknown argument ${v}; sections: ${Object.keys(SECTIONS).join(', ')}`);
