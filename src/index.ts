@@ -79,3 +79,20 @@ export type { PhantomOptions, Phantom, PhantomTruth, LabelTruth, LesionTruth } f
 export { writePhantom } from './phantom/write.js';
 export type { WritePhantomOptions, PhantomFiles } from './phantom/write.js';
 export { PHANTOM_LABELS, PHANTOM_LABEL_NAMES } from './phantom/materials.js';
+
+export { nameBasedUid, randomUid, decimalString } from './io/dicom/encoding.js';
+export { encodeSeg, writeSeg, readSeg, srgbToDicomLab, dicomLabToSrgb, SEGMENTATION_STORAGE } from './pacs/seg/index.js';
+export type { EncodedSeg, SegLabel, WriteSegOptions, ReadSegOptions, ReadSegResult, SegFrame, SegSegment } from './pacs/seg/index.js';
+export { writeMeasurementReport, writeMeasurementReportFile, COMPREHENSIVE_3D_SR_STORAGE } from './pacs/sr/write.js';
+export { readMeasurementReport, parseMeasurementReport } from './pacs/sr/read.js';
+export { srSourceFromDicomVolume, segmentStatsFromStructure } from './pacs/sr/report-input.js';
+export type { MeasurementReportInput, SrSource, SrSegment, SegReference, SegmentStats } from './pacs/sr/report-input.js';
+export { DicomWebClient, StowError } from './pacs/dicomweb/index.js';
+export type { DicomWebClientOptions, DicomWebAuth, QidoQuery, WadoTarget, StowResult, DicomJsonDataset } from './pacs/dicomweb/index.js';
+export { selectSeries as selectSeriesToSegment, orientationOf } from './pacs/select.js';
+export type { SeriesCandidate, SelectionRules, SeriesSelection } from './pacs/select.js';
+export { segmentStudyOnPacs, describeStudySeries, resultUids } from './pacs/segment-study.js';
+export type { PacsSegmentOptions, PacsSegmentResult } from './pacs/segment-study.js';
+export { watchChanges } from './pacs/watch.js';
+export type { ChangeFeed, Change, WatchOptions, WatchSummary } from './pacs/watch.js';
+export { OrthancFeed } from './pacs/orthanc.js';

@@ -14,13 +14,14 @@ import * as path from 'node:path';
 import { SegError } from '../errors.js';
 import type { DicomVolume } from '../io/dicom/load-volume.js';
 import { readNifti } from '../io/nifti/read.js';
-import { nameBasedUid } from '../phantom/dicom-series.js';
+import { nameBasedUid } from '../io/dicom/encoding.js';
 import { segmentCommand, type PreparedModel, type SegmentSummary } from '../cli/segment.js';
 import type { StatsReport } from '../cli/stats.js';
 import { softwareVersions } from '../cli/provenance.js';
 import type { ProviderChoice } from '../inference/session.js';
 import { numbers, sequence, string, strings, TAG, type DicomJsonDataset } from './dicomweb/dicom-json.js';
 import type { DicomWebClient } from './dicomweb/client.js';
+import { SEGMENTATION_STORAGE } from './seg/constants.js';
 import { writeSeg } from './seg/write-seg.js';
 import { readSourceIdentity } from './seg/source-identity.js';
 import { writeMeasurementReportFile } from './sr/write.js';
@@ -211,7 +212,7 @@ export async function segmentStudyOnPacs(client: DicomWebClient, studyInstanceUi
     const medsegVersion = (await softwareVersions()).medseg;
     const report = await writeMeasurementReportFile(srFile, {
       source: { ...srSourceFromDicomVolume(source), ...identity },
-      seg: { sopInstanceUid: encoded.sopInstanceUid, sopClassUid: '1.2.840.10008.5.1.4.1.1.66.4', seriesInstanceUid: encoded.seriesInstanceUid },
+      seg: { sopInstanceUid: encoded.sopInstanceUid, sopClassUid: SEGMENTATION_STORAGE, seriesInstanceUid: encoded.seriesInstanceUid },
       segments: segmentsWithFrames.map((s) => {
         const label = card.labels.find((l) => l.value === s.labelValue)!;
         const structure = byLabel.get(s.labelValue);

@@ -6,18 +6,16 @@
  * by position along the normal (medseg, dcm2niix) rebuild exactly this grid. Pixels: stored = HU + 1024 as 12-bit
  * unsigned values, RescaleSlope 1, RescaleIntercept −1024.
  */
-import { createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import dcmjs from 'dcmjs';
+import { decimalString, EXPLICIT_VR_LITTLE_ENDIAN, MEDSEG_IMPLEMENTATION_UID, nameBasedUid } from '../io/dicom/encoding.js';
 import { SegError } from '../errors.js';
 import { axis, cross, dot, indexToLps } from '../volume/geometry.js';
 import type { Volume } from '../volume/types.js';
 
 export const CT_IMAGE_STORAGE = '1.2.840.10008.5.1.4.1.1.2';
-export const EXPLICIT_VR_LITTLE_ENDIAN = '1.2.840.10008.1.2.1';
-/** medseg's implementation class UID (a UUID-derived 2.25 UID, fixed). */
-export const MEDSEG_IMPLEMENTATION_UID = '2.25.230184133213427104549416011330384744331';
+export { decimalString, EXPLICIT_VR_LITTLE_ENDIAN, MEDSEG_IMPLEMENTATION_UID, nameBasedUid };
 const RESCALE_INTERCEPT = -1024;
 
 export interface CtSeriesInfo {
@@ -35,29 +33,6 @@ export interface CtSeriesInfo {
   reconstructionDiameterMm?: number | undefined;
 }
 
-/**
- * A name-based UID under 2.25 (ITU-T X.667): the decimal value of a UUID whose 122 free bits are the first bits of
- * SHA-256("medseg/" + name), with the version (8, custom) and variant bits set as RFC 9562 requires.
- */
-export function nameBasedUid(name: string): string {
-  const h = createHash('sha256').update(`medseg/${name}`).digest();
-  h[6] = (h[6]! & 0x0f) | 0x80;
-  h[8] = (h[8]! & 0x3f) | 0x80;
-  return `2.25.${BigInt(`0x${h.subarray(0, 16).toString('hex')}`).toString()}`;
-}
-
-/** A DS value: the shortest decimal that round-trips, or the closest that fits DICOM's 16 characters (no exponent). */
-export function decimalString(v: number): string {
-  if (!Number.isFinite(v) || Math.abs(v) >= 1e15) throw new RangeError(`${v} cannot be written as a DICOM decimal string`);
-  if (v === 0) return '0';
-  const s = String(v);
-  if (s.length <= 16 && !/e/i.test(s)) return s;
-  for (let digits = 16; digits >= 0; digits--) {
-    const t = v.toFixed(digits).replace(/(\.\d*?)0+$/, '$1').replace(/\.$/, '');
-    if (t.length <= 16) return t === '-0' ? '0' : t;
-  }
-  throw new RangeError(`${v} cannot be written as a DICOM decimal string`);
-}
 
 /**
  * Writes `ct` into `dir` (created; must not hold other files than a previous series of ours) as IM0001.dcm, … in k

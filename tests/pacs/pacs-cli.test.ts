@@ -34,7 +34,7 @@ function tmp(): string {
   tmpDirs.push(d);
   return d;
 }
-afterAll(() => tmpDirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+afterAll(() => { if (!process.env.KEEP_TMP) tmpDirs.forEach((d) => rmSync(d, { recursive: true, force: true })); });
 
 /**
  * A fast real model for the round trip: the pointwise test network (labels 1 "low" below −667 HU, 2 "middle" up to

@@ -9,13 +9,12 @@
  * copies the source's own functional groups and attributes into the SEG and references single-frame sources only;
  * the dataset below is short and states every DICOM rule it follows.
  */
-import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import dcmjs from 'dcmjs';
 import { InputFileError, SegError } from '../../errors.js';
 import { writeFileAtomic } from '../../io/atomic-write.js';
 import type { DicomVolume } from '../../io/dicom/load-volume.js';
-import { decimalString, EXPLICIT_VR_LITTLE_ENDIAN, MEDSEG_IMPLEMENTATION_UID } from '../../phantom/dicom-series.js';
+import { decimalString, EXPLICIT_VR_LITTLE_ENDIAN, MEDSEG_IMPLEMENTATION_UID, randomUid } from '../../io/dicom/encoding.js';
 import type { Vec3, Volume } from '../../volume/types.js';
 import { packedLength, packFrameInto } from './bits.js';
 import { srgbToDicomLab } from './colour.js';
@@ -89,10 +88,7 @@ export interface EncodedSeg {
 /** Maximum Fractional Value of FRACTIONAL SEGs written by medseg (8-bit stored fractions, PS3.3 C.8.20.2.3). */
 export const MAX_FRACTIONAL_VALUE = 255;
 
-/** A new UID under 2.25 from a random (version 4) UUID (PS3.5 B.2). */
-export function randomUid(): string {
-  return `2.25.${BigInt(`0x${randomUUID().replace(/-/g, '')}`).toString()}`;
-}
+export { randomUid };
 
 let packageVersion: string | undefined;
 function medsegVersion(): string {

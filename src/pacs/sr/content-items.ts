@@ -2,7 +2,7 @@
  * SR content items (PS3.3 C.17.3 SR Document Content Module) as naturalized datasets (keyword → value), the form
  * dcmjs's `denaturalizeDataset` writes. One small pure builder per value type that medseg's report uses.
  */
-import { decimalString } from '../../phantom/dicom-series.js';
+import { decimalString } from '../../io/dicom/encoding.js';
 import type { Code } from './codes.js';
 
 export type RelationshipType = 'CONTAINS' | 'HAS OBS CONTEXT' | 'HAS CONCEPT MOD' | 'HAS PROPERTIES' | 'HAS ACQ CONTEXT' | 'INFERRED FROM' | 'SELECTED FROM';

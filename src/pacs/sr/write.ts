@@ -27,23 +27,19 @@
  *       └ CONTAINS NUM Volume (cm3, method: Sum of segmented voxel volumes);
  *                  NUM Attenuation Coefficient ([hnsf'U]) × Mean / Standard Deviation / Minimum / Maximum / Median
  */
-import { randomUUID } from 'node:crypto';
 import dcmjs from 'dcmjs';
 import { writeFileAtomic } from '../../io/atomic-write.js';
-import { EXPLICIT_VR_LITTLE_ENDIAN, MEDSEG_IMPLEMENTATION_UID, nameBasedUid } from '../../phantom/dicom-series.js';
+import { EXPLICIT_VR_LITTLE_ENDIAN, MEDSEG_IMPLEMENTATION_UID, nameBasedUid, randomUid } from '../../io/dicom/encoding.js';
+import { SEGMENTATION_STORAGE } from '../seg/constants.js';
 import { procedureForModality, SR_CODES, type Code } from './codes.js';
 import { codeItem, containerItem, imageItem, numItem, textItem, uidrefItem, type Item } from './content-items.js';
 import type { MeasurementReportInput, SegReference, SegmentStats, SrSegment, SrSource } from './report-input.js';
 
 export const COMPREHENSIVE_3D_SR_STORAGE = '1.2.840.10008.5.1.4.1.1.88.34';
-export const SEGMENTATION_STORAGE = '1.2.840.10008.5.1.4.1.1.66.4';
+export { SEGMENTATION_STORAGE, randomUid };
 /** medseg as a device observer (TID 1004): a fixed name-based UID. */
 export const MEDSEG_DEVICE_OBSERVER_UID = nameBasedUid('device-observer');
 
-/** A random UID under 2.25 (ITU-T X.667): the decimal value of a version-4 UUID. */
-export function randomUid(): string {
-  return `2.25.${BigInt(`0x${randomUUID().replace(/-/g, '')}`).toString()}`;
-}
 
 /** The Tracking Unique Identifier of a segment when the caller gives none: stable for the same SEG and segment. */
 export function defaultTrackingUid(seg: SegReference, segmentNumber: number): string {

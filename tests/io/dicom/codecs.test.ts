@@ -304,6 +304,29 @@ describe('decodeFrame errors', () => {
     },
   );
 
+  it('JPEG-LS with a garbage pad byte after EOI (DCMTK/Orthanc transcoding) decodes as without it', async () => {
+    const file = 'fixtures/dicom/compressed/CT_small_jpeg_ls_lossless.dcm';
+    const entry = goldenEntry(file);
+    const frame = readFrames(file).frames[0] as Uint8Array;
+    let end = frame.length;
+    while (frame[end - 1] === 0) end--;
+    const exact = frame.slice(0, end);
+    expect(Array.from(exact.slice(-2))).toEqual([0xff, 0xd9]);
+    const reference = await decodeFrame(CompressedSyntax.JpegLsLossless, exact, formatOf(entry));
+    for (const pad of [0x69, 0x04, 0xff]) {
+      const padded = new Uint8Array(end + 1);
+      padded.set(exact);
+      padded[end] = pad;
+      const decoded = await decodeFrame(CompressedSyntax.JpegLsLossless, padded, formatOf(entry));
+      expect(sha256([decoded])).toBe(sha256([reference]));
+    }
+    // Two garbage bytes are not padding: refused as before.
+    const twoBytes = new Uint8Array(end + 2);
+    twoBytes.set(exact);
+    twoBytes.set([0x12, 0x34], end);
+    expect((await codecError(CompressedSyntax.JpegLsLossless, twoBytes, formatOf(entry))).code).toBe('DECODE_FAILED');
+  });
+
   it('an empty frame -> DECODE_FAILED', async () => {
     const format = formatOf(goldenEntry(cases[4]!.file));
     const error = await codecError(CompressedSyntax.RleLossless, new Uint8Array(0), format);

@@ -78,12 +78,17 @@ export function readJpegFrameHeader(data: Uint8Array): JpegFrameHeader | undefin
 
 /**
  * Whether a JPEG-family codestream ends with an EOI marker (0xFFD9), ignoring up to 16 trailing zero bytes of
- * padding. Entropy-coded data cannot contain 0xFFD9, so a frame cut short almost never ends with it.
+ * padding, or a single padding byte of any value: fragments have even length (PS3.5 A.4), and some encoders fill
+ * the pad byte of an odd-length codestream with garbage instead of 00H (measured: DCMTK's JPEG-LS encoder in
+ * Orthanc 1.10's transcoding writes e.g. 0x69, 0x04, 0x24). Entropy-coded data cannot contain 0xFFD9, so a frame
+ * cut short almost never passes.
  */
 export function endsWithEoi(data: Uint8Array): boolean {
   let end = data.length;
   while (end > 0 && data.length - end < 16 && data[end - 1] === 0) end--;
-  return end >= 2 && data[end - 2] === 0xff && data[end - 1] === 0xd9;
+  if (end >= 2 && data[end - 2] === 0xff && data[end - 1] === 0xd9) return true;
+  const n = data.length;
+  return n >= 3 && data[n - 3] === 0xff && data[n - 2] === 0xd9;
 }
 
 /**
