@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 /** The `medseg` command line: argument parsing only; the work is in the library. */
+import { pacsMain } from './pacs.js';
 import { parseArgs } from 'node:util';
 import { SegError } from '../errors.js';
 import { convertScan } from './convert.js';
@@ -12,6 +13,7 @@ import { renderStats, statsCommand } from './stats.js';
 import { importNnunetCommand } from './import-nnunet.js';
 import { parsePhantomArgs, phantomCommand, renderPhantomSummary } from './phantom.js';
 import { demoCommand, renderDemo } from './demo.js';
+import { serveCommand } from '../server/serve-command.js';
 
 const USAGE = `medseg — 3D medical image segmentation
 
@@ -74,6 +76,19 @@ Usage:
       labels.nii.gz (1 liver, 2 spleen, 3 kidney_right, 4 kidney_left, 5 aorta, 6 vertebrae,
       7 lung, 8 liver_lesion), truth.json (true volumes, lesions, parameters) and with
       --dicom a CT series in <dir>/dicom/.
+  medseg pacs segment --url <dicomweb root> --study <StudyInstanceUID> [pacs options]
+  medseg pacs watch --orthanc <url> [--state <file>] [--once] [pacs options]
+      Segment a study held by a PACS and store a DICOM SEG and a TID 1500 SR back into it
+      (idempotent), or follow Orthanc's changes and do so for every stable study; see
+      \`medseg pacs --help\`.
+  medseg serve [--port <n>] [--host <h>] [--data <dir>] [--models <dir>] [--token <t>]
+               [--concurrency <n>] [--cors-origin <a,b>] [--max-upload-mb <n>] [--max-file-mb <n>]
+      Run the HTTP service (REST API, described at /api/openapi.json): upload studies,
+      run segmentation jobs in background processes (queued durably in <data>/jobs.sqlite;
+      a job interrupted by a crash runs again at the next start), follow their progress,
+      fetch results. Defaults: 127.0.0.1:8080, data ./medseg-data, the bundled models/.
+      A token (--token or MEDSEG_TOKEN, ≥ 16 characters) is required beyond loopback.
+      SIGTERM/Ctrl-C: stop accepting, let running jobs finish (30 s), then exit.
 
 Options:
   --series <id>         series id or SeriesInstanceUID (as \`medseg info\` lists them)
@@ -103,12 +118,22 @@ Options:
   --postprocess-labels <a,b>  stats: labels the postprocessing applies to (default: all)
   --connectivity <n>    stats: 6, 18 or 26 (default 26) for components, islands and lesions
   --csv <file>          stats: also write the CSV table to <file>
+  --port <n>            serve: TCP port (default 8080; 0 picks a free one)
+  --host <h>            serve: address to bind (default 127.0.0.1)
+  --data <dir>          serve: data folder for studies, jobs and results (default ./medseg-data)
+  --models <dir>        serve: folder of model cards (default: the bundled models/)
+  --token <t>           serve: bearer token clients must send (default: $MEDSEG_TOKEN)
+  --concurrency <n>     serve: jobs run at the same time (default 1)
+  --cors-origin <a,b>   serve: browser origins allowed to call the API (default: none)
+  --max-upload-mb <n>   serve: largest upload, all files together (default 4096)
+  --max-file-mb <n>     serve: largest single uploaded file (default 2048)
   --json                machine-readable output on stdout
   -h, --help            this text
 
 Exit codes: 0 ok, 1 internal error, 2 usage, 3 bad input data, 4 unsupported data,
             5 series not found or ambiguous, 6 output could not be written,
-            7 model card or model problem, 130 cancelled (Ctrl-C).`;
+            7 model card or model problem, 8 remote PACS problem (rejected, authentication,
+            unreachable after retries), 130 cancelled (Ctrl-C).`;
 
 function fail(message: string, code: number, json: boolean, errorCode = 'USAGE'): number {
   if (json) process.stdout.write(`${JSON.stringify({ error: { code: errorCode, message } })}\n`);
@@ -117,6 +142,8 @@ function fail(message: string, code: number, json: boolean, errorCode = 'USAGE')
 }
 
 export async function main(argv: string[]): Promise<number> {
+  // `pacs` parses its own options (see pacs.ts): its flags never collide with the other commands'.
+  if (argv[0] === 'pacs') return pacsMain(argv.slice(1));
   let parsed;
   try {
     parsed = parseArgs({
@@ -153,6 +180,15 @@ export async function main(argv: string[]): Promise<number> {
         'postprocess-labels': { type: 'string' },
         connectivity: { type: 'string' },
         csv: { type: 'string' },
+        port: { type: 'string' },
+        host: { type: 'string' },
+        data: { type: 'string' },
+        models: { type: 'string' },
+        token: { type: 'string' },
+        concurrency: { type: 'string' },
+        'cors-origin': { type: 'string' },
+        'max-upload-mb': { type: 'string' },
+        'max-file-mb': { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
     });
@@ -309,6 +345,21 @@ export async function main(argv: string[]): Promise<number> {
         const demo = await demoCommand({ out: values.out ?? 'out/demo', model: values.model, provider: provider as 'cpu' | 'cuda' | 'webgpu' | 'auto', threads, progress: !json && process.stderr.isTTY });
         process.stdout.write(json ? `${JSON.stringify(demo, null, 2)}\n` : `${renderDemo(demo)}\n`);
         return EXIT.ok;
+      }
+      case 'serve': {
+        if (rest.length > 0) return fail(`serve takes no positional arguments, got "${rest.join(' ')}"`, EXIT.usage, json);
+        const result = await serveCommand({
+          port: values.port,
+          host: values.host,
+          data: values.data,
+          models: values.models,
+          token: values.token,
+          concurrency: values.concurrency,
+          corsOrigin: values['cors-origin'],
+          maxUploadMb: values['max-upload-mb'],
+          maxFileMb: values['max-file-mb'],
+        });
+        return typeof result === 'string' ? fail(result, EXIT.usage, json) : result;
       }
       default:
         return fail(`unknown command "${command}"\n\n${USAGE}`, EXIT.usage, json);
