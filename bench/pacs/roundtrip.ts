@@ -12,7 +12,7 @@
  * the cost of a no-op re-run. Models: (a) the bundled default card (models/default/default.card.json) when its ONNX
  * file exists, (b) the pointwise test network on a 4 mm grid (the card of tests/pacs/pacs-cli.test.ts).
  */
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -52,27 +52,6 @@ export interface RoundTripResult {
  * The pointwise test network (labels 1 "low" below −667 HU, 2 "middle" up to 0 HU) on a 4 mm grid with big tiles:
  * a real ONNX model that segments the demo study in about a second, so the other stages are visible.
  */
-function writePointwiseCard(dir: string): string {
-  const card = {
-    name: 'pacs-bench-pointwise',
-    version: '1',
-    description: 'pointwise test model on a 4 mm grid (benchmark only)',
-    model: join(REPO, 'fixtures', 'models', 'pointwise-3d.onnx'),
-    mode: 'sliding-window',
-    input: { name: 'input', channels: 1 },
-    output: { name: 'output', channels: 3, activation: 'softmax' },
-    grid: { orientation: 'LPS', spacing: [4, 4, 4] },
-    normalization: { type: 'range', aMin: -1000, aMax: 1000, bMin: 0, bMax: 1, clip: true },
-    tiling: { patch: [32, 64, 64], placement: 'nnunet', step: 0.5, blending: 'gaussian', padding: { mode: 'mirror' }, batchSize: 2 },
-    labels: [
-      { value: 1, name: 'low', color: [0, 0, 255], category: { scheme: 'SCT', value: '85756007', meaning: 'Tissue' }, type: { scheme: 'SCT', value: '39607008', meaning: 'Lung' } },
-      { value: 2, name: 'middle', color: [0, 255, 0], category: { scheme: 'SCT', value: '85756007', meaning: 'Tissue' }, type: { scheme: 'SCT', value: '85756007', meaning: 'Tissue' } },
-    ],
-  };
-  const file = join(dir, 'pacs-bench-pointwise.card.json');
-  writeFileSync(file, JSON.stringify(card, null, 2));
-  return file;
-}
 
 async function orthancRequest(o: OrthancInstance, method: 'POST' | 'DELETE', path: string, body?: string): Promise<unknown> {
   const res = await fetch(`${o.url}${path}`, { method, body });
@@ -112,7 +91,7 @@ export async function runRoundTrip(reps: number, log: (line: string) => void): P
       result.notes.push(why);
       log(`pacs: ${why}`);
     }
-    const pointwise = writePointwiseCard(tmp);
+    const pointwise = join(REPO, 'fixtures', 'models', 'pointwise-4mm.card.json');
     models.push({ prepared: await prepareSegmentModel(pointwise), run: { id: 'pointwise', label: '(b) pointwise test network, 4 mm grid', card: 'fixtures/models/pointwise-3d.onnx (card as in tests/pacs/pacs-cli.test.ts)', reps: [] } });
 
     log('pacs: starting Orthanc…');

@@ -5,7 +5,7 @@
  * content equals a local `medseg segment` of the same files with the same model. Skips locally without Orthanc,
  * fails under CI=true.
  */
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -35,33 +35,6 @@ function tmp(): string {
   return d;
 }
 afterAll(() => { if (!process.env.KEEP_TMP) tmpDirs.forEach((d) => rmSync(d, { recursive: true, force: true })); });
-
-/**
- * A fast real model for the round trip: the pointwise test network (labels 1 "low" below −667 HU, 2 "middle" up to
- * 0 HU, else background) on a 4 mm grid with big tiles and no mirroring, so a 256×256×76 study segments in seconds.
- */
-function testCard(): string {
-  const dir = tmp();
-  const card = {
-    name: 'pacs-test',
-    version: '1',
-    description: 'pointwise test model on a 4 mm grid (tests only)',
-    model: fixture('models', 'pointwise-3d.onnx'),
-    mode: 'sliding-window',
-    input: { name: 'input', channels: 1 },
-    output: { name: 'output', channels: 3, activation: 'softmax' },
-    grid: { orientation: 'LPS', spacing: [4, 4, 4] },
-    normalization: { type: 'range', aMin: -1000, aMax: 1000, bMin: 0, bMax: 1, clip: true },
-    tiling: { patch: [32, 64, 64], placement: 'nnunet', step: 0.5, blending: 'gaussian', padding: { mode: 'mirror' }, batchSize: 2 },
-    labels: [
-      { value: 1, name: 'low', color: [0, 0, 255], category: { scheme: 'SCT', value: '85756007', meaning: 'Tissue' }, type: { scheme: 'SCT', value: '39607008', meaning: 'Lung' } },
-      { value: 2, name: 'middle', color: [0, 255, 0], category: { scheme: 'SCT', value: '85756007', meaning: 'Tissue' }, type: { scheme: 'SCT', value: '85756007', meaning: 'Tissue' } },
-    ],
-  };
-  const file = join(dir, 'pacs-test.card.json');
-  writeFileSync(file, JSON.stringify(card, null, 2));
-  return file;
-}
 
 /** Series of a study as (modality → instance count), from QIDO. */
 async function seriesOf(client: DicomWebClient, study: string): Promise<Map<string, { modality: string; instances: number }>> {
@@ -93,7 +66,7 @@ describe.skipIf(!hasOrthanc)('medseg pacs segment against a real Orthanc', () =>
     // OverwriteInstances: Orthanc's own transcoding below replaces instances under their UIDs.
     orthanc = await startOrthanc({ stableAgeSeconds: 1, config: { OverwriteInstances: true } });
     client = new DicomWebClient({ url: orthanc.dicomWebRoot, timeoutMs: 20_000 });
-    card = testCard();
+    card = fixture('models', 'pointwise-4mm.card.json');
     await client.store(DEMO_FILES);
     const source = await readDicomVolume(DEMO_DIR);
     demoStudy = source.series.studyInstanceUid!;
@@ -224,7 +197,7 @@ describe.skipIf(!hasOrthanc)('medseg pacs segment against a real Orthanc', () =>
 
 describe.skipIf(!hasOrthanc)('medseg pacs watch against a real Orthanc', () => {
   it('segments each stable study once, resumes from its state, and survives an outage without losing the study', async () => {
-    const card = testCard();
+    const card = fixture('models', 'pointwise-4mm.card.json');
     const orthanc = await startOrthanc({ stableAgeSeconds: 1 });
     const state = join(tmp(), 'state.json');
     const client = new DicomWebClient({ url: orthanc.dicomWebRoot, timeoutMs: 20_000 });
