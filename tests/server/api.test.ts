@@ -63,13 +63,24 @@ async function expectSameAsCli(job: JobJson, refDir: string) {
 const nonDecreasing = (xs: number[]) => xs.every((x, i) => i === 0 || x >= xs[i - 1]!);
 
 describe('medseg service', () => {
-  it('lists the cards of the models folder with name, version, labels and mode', async () => {
+  it('lists the cards of the models folder (in file name order) with name, version, labels and mode', async () => {
     const res = await s.api('/api/models');
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({
       models: [
         {
           name: MODEL,
+          version: '1',
+          description: expect.any(String),
+          mode: 'sliding-window',
+          labels: [
+            { value: 1, name: 'low', color: [0, 0, 255] },
+            { value: 2, name: 'middle', color: [0, 255, 0] },
+          ],
+          available: true,
+        },
+        {
+          name: 'pointwise-4mm',
           version: '1',
           description: expect.any(String),
           mode: 'sliding-window',

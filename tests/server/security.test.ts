@@ -265,7 +265,7 @@ describe('request validation', () => {
     const study = await uploadStudy(s, [['a.nii', readFileSync(NIFTI)]]);
     const noModel = await post(JSON.stringify({ study, model: 'nope' }));
     expect(noModel.status).toBe(404);
-    expect(await noModel.json()).toEqual({ error: { code: 'UNKNOWN_MODEL', message: 'no model named "nope"; available: pointwise-test (GET /api/models)' } });
+    expect(await noModel.json()).toEqual({ error: { code: 'UNKNOWN_MODEL', message: 'no model named "nope"; available: pointwise-test, pointwise-4mm (GET /api/models)' } });
     const noStudy = await post(JSON.stringify({ study: `st_${'0'.repeat(32)}`, model: 'pointwise-test' }));
     expect(noStudy.status).toBe(404);
     expect(await noStudy.json()).toEqual({ error: { code: 'NOT_FOUND', message: `no study st_${'0'.repeat(32)}: upload it first (POST /api/studies)` } });
