@@ -6,6 +6,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { expect } from 'vitest';
+import { SegError } from '../src/errors.js';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const fixture = (...parts: string[]) => join(ROOT, 'fixtures', ...parts);
@@ -102,4 +103,15 @@ export async function expectSameWorldVoxels(
       }
   expect(worstMm).toBeLessThanOrEqual(tolMm);
   expect(mismatches).toBe(0);
+}
+
+/** The SegError a promise rejects with; fails when it resolves or rejects with anything else. */
+export async function rejection(p: Promise<unknown>): Promise<SegError> {
+  try {
+    await p;
+  } catch (e) {
+    if (e instanceof SegError) return e;
+    throw e;
+  }
+  throw new Error('expected a SegError, but the call succeeded');
 }

@@ -17,18 +17,14 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readDicomVolume } from '../../src/io/dicom/index.js';
 import { encodeSeg, readSeg, type SegLabel } from '../../src/pacs/seg/index.js';
-import type { Mat3, Vec3, Vec3i, Volume } from '../../src/volume/types.js';
+import type { Volume } from '../../src/volume/types.js';
 import { vmHwmKiB } from '../lib/proc.js';
+import type { PacsData } from './data.js';
 
 export type PacsChildMode = 'idle' | 'raw' | 'load' | 'encode' | 'raw-seg' | 'decode';
 
-export interface PacsChildArgs {
-  dicomDir: string;
-  labelsFile: string;
-  dims: Vec3i;
-  spacing: Vec3;
-  origin: Vec3;
-  direction: Mat3;
+/** The cached data's files and label-map geometry (see data.ts), and what this child does with them. */
+export interface PacsChildArgs extends Pick<PacsData, 'dicomDir' | 'labelsFile' | 'dims' | 'spacing' | 'origin' | 'direction'> {
   labelNames: string[];
   /** encode: write the SEG here; raw-seg/decode: read it. */
   segFile?: string;

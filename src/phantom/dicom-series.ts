@@ -8,8 +8,7 @@
  */
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
-import dcmjs from 'dcmjs';
-import { decimalString, EXPLICIT_VR_LITTLE_ENDIAN, MEDSEG_IMPLEMENTATION_UID, nameBasedUid } from '../io/dicom/encoding.js';
+import { decimalString, EXPLICIT_VR_LITTLE_ENDIAN, MEDSEG_IMPLEMENTATION_UID, nameBasedUid, part10Bytes } from '../io/dicom/encoding.js';
 import { SegError } from '../errors.js';
 import { axis, cross, dot, indexToLps } from '../volume/geometry.js';
 import type { Volume } from '../volume/types.js';
@@ -126,18 +125,8 @@ export async function writeCtSeries(dir: string, ct: Volume<Int16Array>, info: C
         PixelData: [stored.buffer],
         _vrMap: { PixelData: 'OW' },
       };
-      const meta = {
-        FileMetaInformationVersion: new Uint8Array([0, 1]).buffer,
-        MediaStorageSOPClassUID: CT_IMAGE_STORAGE,
-        MediaStorageSOPInstanceUID: sop,
-        TransferSyntaxUID: EXPLICIT_VR_LITTLE_ENDIAN,
-        ImplementationClassUID: MEDSEG_IMPLEMENTATION_UID,
-        ImplementationVersionName: 'MEDSEG',
-      };
-      const file = new dcmjs.data.DicomDict(dcmjs.data.DicomMetaDictionary.denaturalizeDataset(meta));
-      file.dict = dcmjs.data.DicomMetaDictionary.denaturalizeDataset(dataset);
       const name = `IM${String(k + 1).padStart(4, '0')}.dcm`;
-      await fsp.writeFile(join(tmp, name), new Uint8Array(file.write()));
+      await fsp.writeFile(join(tmp, name), part10Bytes(CT_IMAGE_STORAGE, sop, dataset));
       names[k] = name;
     };
     // A few files in flight: encoding is synchronous, the writes overlap it.

@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { SegError } from '../../src/errors.js';
+import { rejection } from '../helpers.js';
 import { DicomWebClient, parseRetryAfterMs, redactUrl, retryDelayMs, isRetryableStatus } from '../../src/pacs/dicomweb/index.js';
 
 const STUDY = [{ '0020000D': { vr: 'UI', Value: ['1.2.3'] } }];
@@ -34,16 +34,6 @@ async function server(handler: (req: http.IncomingMessage, res: http.ServerRespo
 }
 
 const fast = { retries: 3, baseDelayMs: 5, maxDelayMs: 50 };
-
-async function rejection(p: Promise<unknown>): Promise<SegError> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof SegError) return e;
-    throw e;
-  }
-  throw new Error('expected a SegError, but the call succeeded');
-}
 
 describe('DICOMweb retries and errors', () => {
   it('retries 503 twice, then succeeds on the third attempt', async () => {

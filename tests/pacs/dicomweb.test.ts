@@ -7,7 +7,6 @@ import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SegError } from '../../src/errors.js';
 import { loadScan } from '../../src/io/load.js';
 import { indexToLps } from '../../src/volume/geometry.js';
 import {
@@ -20,7 +19,7 @@ import {
   string,
   studySummary,
 } from '../../src/pacs/dicomweb/index.js';
-import { fixture, sha256 } from '../helpers.js';
+import { fixture, sha256, rejection } from '../helpers.js';
 import { orthancAvailable, startOrthanc, type OrthancInstance } from './orthanc.js';
 
 const hasOrthanc = orthancAvailable();
@@ -41,16 +40,6 @@ function tmp(): string {
   return d;
 }
 afterAll(() => tmpDirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
-
-async function rejection(p: Promise<unknown>): Promise<SegError> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof SegError) return e;
-    throw e;
-  }
-  throw new Error('expected a SegError, but the call succeeded');
-}
 
 describe.skipIf(!hasOrthanc)('DICOMweb client against a real Orthanc', () => {
   let orthanc: OrthancInstance;

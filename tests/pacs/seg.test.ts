@@ -109,10 +109,8 @@ describe('writeSeg / readSeg on the demo study (256×256×76)', () => {
   });
 
   it('writes one frame per non-empty (segment, plane) and reads back the label map voxel for voxel', async () => {
-    const t0 = performance.now();
+    // Timing and size are measured by `npm run bench -- pacs`, not here.
     const seg = await writeSeg(file, { source, labels: card.labels, labelMap: labels, algorithm: ALGORITHM });
-    const encodeMs = performance.now() - t0;
-    console.log(`demo SEG: ${seg.frames} frames, ${seg.bytes.length} bytes, written in ${encodeMs.toFixed(0)} ms`);
     expect(seg.notes).toEqual([]);
     expect(seg.emptySegments).toEqual([]);
     // Frames = Σ over labels of the planes holding that label.
@@ -126,9 +124,7 @@ describe('writeSeg / readSeg on the demo study (256×256×76)', () => {
     }
     expect(seg.frames).toBe(expectedFrames);
 
-    const t1 = performance.now();
     const back = await readSeg(file, { source });
-    console.log(`demo SEG read in ${(performance.now() - t1).toFixed(0)} ms`);
     expect(countMismatches(back.labelMap.data, labels.data)).toBe(0);
     expect(back.labelMap.dims).toEqual(source.volume.dims);
     expect(back.overlapVoxels).toBe(0);

@@ -168,19 +168,15 @@ describe('medseg service', () => {
     const long = await submitJob(s, study); // with test-time mirroring: several seconds of inference
     const queued = await submitJob(s, study); // concurrency 1: waits
     await pollJob(s, long.id, (j) => j.status === 'running' && j.stage === 'inference' && j.progress > 0.12);
-    const latencies: number[] = [];
+    // Answered while the job runs (latency is a benchmark matter, not asserted here).
     for (let i = 0; i < 20; i++) {
-      const t0 = performance.now();
       const res = await s.api('/healthz');
-      latencies.push(performance.now() - t0);
       expect(await res.json()).toEqual({ status: 'ok' });
     }
     const ready = await json<{ status: string; jobs: Record<string, number> }>(await s.api('/readyz'));
     expect(ready.status).toBe('ready');
     expect(ready.jobs.running).toBe(1);
     expect(ready.jobs.queued).toBe(1);
-    latencies.sort((a, b) => a - b);
-    console.log(`healthz while a job runs: p50 ${latencies[10]!.toFixed(1)} ms, max ${latencies[19]!.toFixed(1)} ms`);
     expect((await json<JobJson>(await s.api(`/api/jobs/${long.id}`))).status).toBe('running');
 
     const cancelledQueued = await s.api(`/api/jobs/${queued.id}/cancel`, { method: 'POST' });

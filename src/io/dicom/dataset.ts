@@ -54,6 +54,23 @@ export const TAG = {
   PixelData: 'x7fe00010',
   FloatPixelData: 'x7fe00008',
   DoubleFloatPixelData: 'x7fe00009',
+  // Identity, codes and references (DICOM SEG/SR reading).
+  SpecificCharacterSet: 'x00080005',
+  StudyTime: 'x00080030',
+  AccessionNumber: 'x00080050',
+  ReferringPhysicianName: 'x00080090',
+  ContentDate: 'x00080023',
+  ContentTime: 'x00080033',
+  CodeValue: 'x00080100',
+  CodingSchemeDesignator: 'x00080102',
+  CodeMeaning: 'x00080104',
+  ReferencedSeriesSequence: 'x00081115',
+  ReferencedSOPClassUID: 'x00081150',
+  ReferencedSOPInstanceUID: 'x00081155',
+  ReferencedFrameNumber: 'x00081160',
+  ReferencedSOPSequence: 'x00081199',
+  PositionReferenceIndicator: 'x00201040',
+  SpacingBetweenSlices: 'x00180088',
 } as const;
 
 export function str(ds: DataSet, tag: string): string | undefined {

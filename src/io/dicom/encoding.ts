@@ -3,6 +3,7 @@
  * dcmjs's; these are the few rules it leaves to the caller.
  */
 import { createHash, randomUUID } from 'node:crypto';
+import dcmjs from 'dcmjs';
 
 export const EXPLICIT_VR_LITTLE_ENDIAN = '1.2.840.10008.1.2.1';
 /** medseg's implementation class UID (a UUID-derived 2.25 UID, fixed). */
@@ -35,4 +36,22 @@ export function decimalString(v: number): string {
 /** A new UID under 2.25 from a random (version 4) UUID (PS3.5 B.2). */
 export function randomUid(): string {
   return `2.25.${BigInt(`0x${randomUUID().replace(/-/g, '')}`).toString()}`;
+}
+
+/**
+ * A Part 10 file (preamble, meta group, then the data set in explicit VR little endian) from a naturalized dcmjs data
+ * set (keyword → value). The meta group names medseg as the implementation.
+ */
+export function part10Bytes(sopClassUid: string, sopInstanceUid: string, dataset: Record<string, unknown>): Uint8Array {
+  const meta = {
+    FileMetaInformationVersion: new Uint8Array([0, 1]).buffer,
+    MediaStorageSOPClassUID: sopClassUid,
+    MediaStorageSOPInstanceUID: sopInstanceUid,
+    TransferSyntaxUID: EXPLICIT_VR_LITTLE_ENDIAN,
+    ImplementationClassUID: MEDSEG_IMPLEMENTATION_UID,
+    ImplementationVersionName: 'MEDSEG',
+  };
+  const file = new dcmjs.data.DicomDict(dcmjs.data.DicomMetaDictionary.denaturalizeDataset(meta));
+  file.dict = dcmjs.data.DicomMetaDictionary.denaturalizeDataset(dataset);
+  return new Uint8Array(file.write());
 }

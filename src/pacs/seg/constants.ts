@@ -1,4 +1,5 @@
 /** DICOM identifiers and codes used by the Segmentation (SEG) writer and reader. */
+import { TAG } from '../../io/dicom/dataset.js';
 
 /** Segmentation Storage SOP Class (PS3.4 B.5). */
 export const SEGMENTATION_STORAGE = '1.2.840.10008.5.1.4.1.1.66.4';
@@ -30,23 +31,11 @@ export const AT = {
   ImagePositionPatient: 0x00200032,
 } as const;
 
-/** dicom-parser tag strings the SEG reader needs beyond src/io/dicom/dataset.ts's TAG. */
+/** dicom-parser tag strings of the SEG reader: src/io/dicom/dataset.ts's TAG plus the SEG module's own. */
 export const SEG_TAG = {
-  SpecificCharacterSet: 'x00080005',
-  StudyTime: 'x00080030',
-  AccessionNumber: 'x00080050',
-  ReferringPhysicianName: 'x00080090',
-  CodeValue: 'x00080100',
-  CodingSchemeDesignator: 'x00080102',
-  CodeMeaning: 'x00080104',
-  ReferencedSeriesSequence: 'x00081115',
-  ReferencedSOPClassUID: 'x00081150',
-  ReferencedSOPInstanceUID: 'x00081155',
-  ReferencedFrameNumber: 'x00081160',
+  ...TAG,
   SourceImageSequence: 'x00082112',
   DerivationImageSequence: 'x00089124',
-  PositionReferenceIndicator: 'x00201040',
-  SpacingBetweenSlices: 'x00180088',
   DimensionIndexValues: 'x00209157',
   SegmentationType: 'x00620001',
   SegmentSequence: 'x00620002',

@@ -10,11 +10,10 @@
  * the dataset below is short and states every DICOM rule it follows.
  */
 import { readFileSync } from 'node:fs';
-import dcmjs from 'dcmjs';
 import { InputFileError, SegError } from '../../errors.js';
 import { writeFileAtomic } from '../../io/atomic-write.js';
 import type { DicomVolume } from '../../io/dicom/load-volume.js';
-import { decimalString, EXPLICIT_VR_LITTLE_ENDIAN, MEDSEG_IMPLEMENTATION_UID, randomUid } from '../../io/dicom/encoding.js';
+import { decimalString, part10Bytes, randomUid } from '../../io/dicom/encoding.js';
 import type { Vec3, Volume } from '../../volume/types.js';
 import { packedLength, packFrameInto } from './bits.js';
 import { srgbToDicomLab } from './colour.js';
@@ -370,17 +369,7 @@ export async function encodeSeg(options: WriteSegOptions): Promise<EncodedSeg> {
     PixelData: [pixelData.buffer],
     _vrMap: { PixelData: 'OB' },
   };
-  const meta = {
-    FileMetaInformationVersion: new Uint8Array([0, 1]).buffer,
-    MediaStorageSOPClassUID: SEGMENTATION_STORAGE,
-    MediaStorageSOPInstanceUID: uids.instance,
-    TransferSyntaxUID: EXPLICIT_VR_LITTLE_ENDIAN,
-    ImplementationClassUID: MEDSEG_IMPLEMENTATION_UID,
-    ImplementationVersionName: 'MEDSEG',
-  };
-  const dict = new dcmjs.data.DicomDict(dcmjs.data.DicomMetaDictionary.denaturalizeDataset(meta));
-  dict.dict = dcmjs.data.DicomMetaDictionary.denaturalizeDataset(dataset);
-  const bytes = new Uint8Array(dict.write());
+  const bytes = part10Bytes(SEGMENTATION_STORAGE, uids.instance, dataset);
   return {
     bytes,
     sopInstanceUid: uids.instance,

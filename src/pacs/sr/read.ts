@@ -9,6 +9,7 @@ import type { DataSet } from 'dicom-parser';
 import { InputFileError } from '../../errors.js';
 import { parseDicomBytes } from '../../io/dicom/instance.js';
 import { SR_CODES, sameCode, type Code } from './codes.js';
+import { TAG } from '../../io/dicom/dataset.js';
 
 /** SR storage SOP classes whose content tree can hold TID 1500 (Enhanced, Comprehensive, Comprehensive 3D SR). */
 export const SR_STORAGE_CLASSES: Readonly<Record<string, string>> = {
@@ -18,21 +19,7 @@ export const SR_STORAGE_CLASSES: Readonly<Record<string, string>> = {
 };
 
 const T = {
-  SpecificCharacterSet: 'x00080005',
-  SOPClassUID: 'x00080016',
-  SOPInstanceUID: 'x00080018',
-  ContentDate: 'x00080023',
-  ContentTime: 'x00080033',
-  CodeValue: 'x00080100',
-  CodingSchemeDesignator: 'x00080102',
-  CodeMeaning: 'x00080104',
-  ReferencedSeriesSequence: 'x00081115',
-  ReferencedSOPClassUID: 'x00081150',
-  ReferencedSOPInstanceUID: 'x00081155',
-  ReferencedSOPSequence: 'x00081199',
-  PatientID: 'x00100020',
-  StudyInstanceUID: 'x0020000d',
-  SeriesInstanceUID: 'x0020000e',
+  ...TAG,
   ReferencedSegmentNumber: 'x0062000b',
   RelationshipType: 'x0040a010',
   VerificationFlag: 'x0040a493',

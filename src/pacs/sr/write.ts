@@ -27,9 +27,8 @@
  *       └ CONTAINS NUM Volume (cm3, method: Sum of segmented voxel volumes);
  *                  NUM Attenuation Coefficient ([hnsf'U]) × Mean / Standard Deviation / Minimum / Maximum / Median
  */
-import dcmjs from 'dcmjs';
 import { writeFileAtomic } from '../../io/atomic-write.js';
-import { EXPLICIT_VR_LITTLE_ENDIAN, MEDSEG_IMPLEMENTATION_UID, nameBasedUid, randomUid } from '../../io/dicom/encoding.js';
+import { nameBasedUid, part10Bytes, randomUid } from '../../io/dicom/encoding.js';
 import { SEGMENTATION_STORAGE } from '../seg/constants.js';
 import { procedureForModality, SR_CODES, type Code } from './codes.js';
 import { codeItem, containerItem, imageItem, numItem, textItem, uidrefItem, type Item } from './content-items.js';
@@ -228,17 +227,7 @@ export interface EncodedReport {
 export function writeMeasurementReport(input: MeasurementReportInput): EncodedReport {
   const dataset = measurementReportDataset(input);
   const sopInstanceUid = dataset.SOPInstanceUID as string;
-  const meta = {
-    FileMetaInformationVersion: new Uint8Array([0, 1]).buffer,
-    MediaStorageSOPClassUID: COMPREHENSIVE_3D_SR_STORAGE,
-    MediaStorageSOPInstanceUID: sopInstanceUid,
-    TransferSyntaxUID: EXPLICIT_VR_LITTLE_ENDIAN,
-    ImplementationClassUID: MEDSEG_IMPLEMENTATION_UID,
-    ImplementationVersionName: 'MEDSEG',
-  };
-  const file = new dcmjs.data.DicomDict(dcmjs.data.DicomMetaDictionary.denaturalizeDataset(meta));
-  file.dict = dcmjs.data.DicomMetaDictionary.denaturalizeDataset(dataset);
-  return { bytes: new Uint8Array(file.write()), sopInstanceUid, seriesInstanceUid: dataset.SeriesInstanceUID as string };
+  return { bytes: part10Bytes(COMPREHENSIVE_3D_SR_STORAGE, sopInstanceUid, dataset), sopInstanceUid, seriesInstanceUid: dataset.SeriesInstanceUID as string };
 }
 
 /**
