@@ -8,6 +8,7 @@ import type { Server } from 'node:http';
 import * as path from 'node:path';
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import { bearerAuth, cors } from './auth.js';
+import { importDemo } from './demo.js';
 import { errorResponse, HttpError } from './http-error.js';
 import { LocalJobQueue } from './jobs/local-queue.js';
 import type { JobQueue } from './jobs/types.js';
@@ -20,6 +21,8 @@ export interface MedsegApp {
   app: Express;
   queue: JobQueue;
   options: ServerOptions;
+  /** The demo result's job id (stable for the same demo files), when `options.demo` was given. */
+  demoJobId: string | undefined;
   /** Graceful shutdown of everything but the HTTP listener (startServer closes that too). */
   shutdown(options?: { graceMs?: number }): Promise<void>;
 }
@@ -63,6 +66,14 @@ export async function createApp(partial: Partial<ServerOptions> = {}): Promise<M
     },
   });
   await queue.start();
+  let demo;
+  try {
+    demo = options.demo ? await importDemo(options.demo, { studies, queue, models }) : undefined;
+  } catch (e) {
+    await queue.close({ graceMs: 0 });
+    throw e;
+  }
+  if (demo) log({ event: 'demo_imported', study: demo.study, job: demo.job });
 
   let closing = false;
   const sseStreams = new Set<Response>();
@@ -108,7 +119,7 @@ export async function createApp(partial: Partial<ServerOptions> = {}): Promise<M
     await queue.close({ graceMs });
     log({ event: 'shutdown_complete' });
   };
-  return { app, queue, options, shutdown };
+  return { app, queue, options, shutdown, demoJobId: demo?.job };
 }
 
 /** createApp, listening on options.host:options.port (0: a free port). */

@@ -26,6 +26,7 @@ export type HttpErrorCode =
   | 'NOT_READY'
   | 'CONFLICT'
   | 'SHUTTING_DOWN'
+  | 'BAD_RESULTS'
   | 'INTERNAL';
 
 export class HttpError extends Error {

@@ -84,13 +84,22 @@ export class ModelCatalog {
   }
 
   /**
+   * The card of a model, installed or not.
+   * @throws HttpError 404 UNKNOWN_MODEL, listing the names there are.
+   */
+  async find(name: string): Promise<{ cardFile: string; info: ModelInfo }> {
+    const all = await this.entries();
+    const hit = all.find((e) => e.info.name === name);
+    if (!hit) throw new HttpError(404, 'UNKNOWN_MODEL', `no model named "${name}"; available: ${all.filter((e) => e.info.available).map((e) => e.info.name).join(', ') || '(none)'} (GET /api/models)`);
+    return hit;
+  }
+
+  /**
    * The card file of a usable model.
    * @throws HttpError 404 UNKNOWN_MODEL (listing the names there are), 409 MODEL_UNAVAILABLE (no ONNX file yet).
    */
   async resolve(name: string): Promise<{ cardFile: string; info: ModelInfo }> {
-    const all = await this.entries();
-    const hit = all.find((e) => e.info.name === name);
-    if (!hit) throw new HttpError(404, 'UNKNOWN_MODEL', `no model named "${name}"; available: ${all.filter((e) => e.info.available).map((e) => e.info.name).join(', ') || '(none)'} (GET /api/models)`);
+    const hit = await this.find(name);
     if (!hit.info.available) throw new HttpError(409, 'MODEL_UNAVAILABLE', `model "${name}" has a card but its ONNX file is not installed on this server yet`);
     return { cardFile: hit.cardFile, info: hit.info };
   }

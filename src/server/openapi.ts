@@ -76,6 +76,11 @@ export function buildOpenApi() {
       },
       '/api/models': { get: { summary: 'Models on this server (cards in the models folder)', responses: { '200': json({ type: 'object', properties: { models: { type: 'array', items: ref('Model') } } }, 'the models'), ...AUTH } } },
       '/api/jobs': {
+        get: {
+          summary: 'The most recent jobs, newest first',
+          parameters: [{ name: 'limit', in: 'query', required: false, schema: { type: 'integer', minimum: 1, maximum: 200, default: 20 } }],
+          responses: { '200': json({ type: 'object', required: ['jobs'], properties: { jobs: { type: 'array', items: ref('Job') } } }, 'the jobs'), '400': error('bad limit (BAD_REQUEST)'), ...AUTH },
+        },
         post: {
           summary: 'Segment a study with a model (runs in the background)',
           requestBody: { required: true, content: { 'application/json': { schema: ref('JobRequest') } } },

@@ -2,6 +2,7 @@
 import { isIP } from 'node:net';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { DemoOptions } from './demo.js';
 
 /** Upload limits. Each is checked while streaming (never after the fact), so a hostile upload costs at most this much disk. */
 export interface UploadLimits {
@@ -42,6 +43,8 @@ export interface ServerOptions {
   /** A job interrupted this many times (server killed while it ran) fails instead of running again. */
   maxAttempts: number;
   log: Logger;
+  /** A scan and its segmentation to import at start as a finished job (what `npm start` shows in the viewer). */
+  demo?: DemoOptions | undefined;
 }
 
 export const DEFAULT_LIMITS: UploadLimits = {

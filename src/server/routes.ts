@@ -1,5 +1,6 @@
 /** The API's routes: request validation (zod, ids by pattern) → stores and queue → JSON or files. */
 import { existsSync } from 'node:fs';
+import * as path from 'node:path';
 import express, { type Express, type Request, type Response } from 'express';
 import { HttpError } from './http-error.js';
 import { parseId } from './ids.js';
@@ -95,6 +96,13 @@ export function registerRoutes(app: Express, ctx: RouteContext): void {
     return job;
   };
 
+  app.get('/api/jobs', async (req, res) => {
+    const raw = req.query.limit;
+    const limit = raw === undefined ? 20 : Number(raw);
+    if (!(Number.isInteger(limit) && limit >= 1 && limit <= 200)) throw new HttpError(400, 'BAD_REQUEST', 'limit must be a whole number 1…200');
+    res.json({ jobs: (await queue.list(limit)).map(publicJob) });
+  });
+
   app.get('/api/jobs/:id', async (req, res) => {
     res.json(publicJob(await findJob(req)));
   });
@@ -117,6 +125,9 @@ export function registerRoutes(app: Express, ctx: RouteContext): void {
     if (job.status !== 'succeeded') {
       throw new HttpError(job.status === 'queued' || job.status === 'running' ? 409 : 404, 'NOT_READY', `job ${job.id} is ${job.status}; results exist only once it has succeeded`);
     }
-    res.type(RESULT_FILES[name]).sendFile(name, { root: queue.resultsDir(job.id), dotfiles: 'deny' });
+    const dir = queue.resultsDir(job.id);
+    // An imported result (the demo) may lack the optional files.
+    if (!existsSync(path.join(dir, name))) throw new HttpError(404, 'NOT_FOUND', `job ${job.id} has no ${name}`);
+    res.type(RESULT_FILES[name]).sendFile(name, { root: dir, dotfiles: 'deny' });
   });
 }

@@ -102,6 +102,45 @@ export class StudyStore {
     }
   }
 
+  /**
+   * Stores local scan files (files or folders, walked recursively; not zips) as the study `id`, as an upload would be
+   * stored: the files are copied under sequence names and classified by content. For studies the server itself
+   * provides (the demo); idempotent: an existing study `id` is returned unchanged.
+   * @throws HttpError 400/415 as for uploads when the files are not one NIfTI or a DICOM series.
+   */
+  async importLocal(id: string, sources: readonly string[]): Promise<Study> {
+    if (this.exists(id)) return this.get(id);
+    const staging = path.join(this.tmp, id);
+    const input = path.join(staging, 'input');
+    await fsp.mkdir(input, { recursive: true });
+    try {
+      let seq = 0;
+      const kept: Classified[] = [];
+      for (const file of await listFiles(sources)) {
+        const kind = await classifyFile(file);
+        const target = path.join(input, `${String(++seq).padStart(6, '0')}${KIND_EXTENSION[kind]}`);
+        await fsp.copyFile(file, target);
+        kept.push({ path: target, bytes: (await fsp.stat(target)).size, kind });
+      }
+      const format = studyFormat(kept);
+      const files = format === 'nifti' ? kept.filter((f) => f.kind === 'nifti' || f.kind === 'nifti-gz') : kept;
+      const study: Study = {
+        id,
+        createdAt: new Date().toISOString(),
+        format,
+        files: files.length,
+        bytes: files.reduce((s, f) => s + f.bytes, 0),
+        input: format === 'nifti' ? path.posix.join('input', path.basename(files[0]!.path)) : 'input',
+      };
+      for (const f of kept) if (!files.includes(f)) await fsp.rm(f.path);
+      await fsp.writeFile(path.join(staging, 'study.json'), `${JSON.stringify(study, null, 2)}\n`);
+      await fsp.rename(staging, this.dir(id));
+      return study;
+    } finally {
+      await fsp.rm(staging, { recursive: true, force: true });
+    }
+  }
+
   /** Zips are opened (one level deep); other files are moved as they are; each gets its kind's extension. */
   private async extractAll(received: { path: string; bytes: number }[], input: string, next: () => string): Promise<Classified[]> {
     const out: Classified[] = [];
@@ -161,4 +200,18 @@ export class StudyStore {
   imagePath(id: string): string {
     return path.join(this.dir(id), 'image.nii.gz');
   }
+}
+
+/** The files named, and the files under the folders named (recursively), in a stable order. */
+async function listFiles(sources: readonly string[]): Promise<string[]> {
+  const out: string[] = [];
+  for (const src of sources) {
+    const st = await fsp.stat(src);
+    if (st.isFile()) out.push(src);
+    else if (st.isDirectory()) {
+      const entries = (await fsp.readdir(src, { recursive: true, withFileTypes: true })).filter((e) => e.isFile());
+      out.push(...entries.map((e) => path.join(e.parentPath, e.name)).sort());
+    }
+  }
+  return out;
 }

@@ -31,7 +31,7 @@ describe('OpenAPI description', () => {
       const described = Object.entries(doc.paths)
         .flatMap(([p, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${p}`))
         .sort();
-      expect(served.length).toBe(12);
+      expect(served.length).toBe(13);
       expect(described).toEqual(served);
       expect(doc.openapi).toBe('3.1.0');
       // Request bodies come from the zod schemas the routes validate with.

@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import { SegError } from '../../errors.js';
 import { HttpError } from '../http-error.js';
 import { newId } from '../ids.js';
+import { RESULT_FILES } from '../views.js';
 import type { Logger } from '../options.js';
 import type { ChildTask } from './child-protocol.js';
 import { etaSeconds, overallProgress } from './progress.js';
@@ -125,6 +126,25 @@ export class LocalJobQueue implements JobQueue {
     return path.join(this.jobsDir, id, 'results');
   }
 
+  async list(limit: number): Promise<JobRecord[]> {
+    return this.store.list(limit).map((r) => (this.live.has(r.id) ? { ...this.live.get(r.id)!.record } : r));
+  }
+
+  async importSucceeded(id: string, spec: JobSpec, resultsFrom: string): Promise<JobRecord> {
+    const existing = this.store.get(id);
+    if (existing) return existing;
+    // Files first, then the row: a crash in between leaves a folder nobody references, never a job without results.
+    const results = this.resultsDir(id);
+    const staging = path.join(this.jobsDir, id, 'import');
+    await fsp.rm(staging, { recursive: true, force: true });
+    await copyResultFiles(resultsFrom, staging);
+    await fsp.rm(results, { recursive: true, force: true });
+    await fsp.rename(staging, results);
+    this.store.insertSucceeded(id, spec);
+    this.options.log({ event: 'job_imported', job: id, study: spec.study, model: spec.model });
+    return this.store.get(id)!;
+  }
+
   async close({ graceMs = 30_000 }: { graceMs?: number } = {}): Promise<void> {
     if (this.state === 'closed' || this.state === 'closing') return;
     this.state = 'closing';
@@ -226,6 +246,24 @@ export class LocalJobQueue implements JobQueue {
       } catch (e) {
         this.options.log({ event: 'listener_error', job: job.id, error: (e as Error).message });
       }
+    }
+  }
+}
+
+/**
+ * Copies the result files a job serves (labels.nii.gz and stats.json required, stats.csv and provenance.json when
+ * present) from `from` into a new folder `to`.
+ * @throws HttpError 500 BAD_RESULTS naming the missing file.
+ */
+export async function copyResultFiles(from: string, to: string): Promise<void> {
+  await fsp.mkdir(to, { recursive: true });
+  for (const name of Object.keys(RESULT_FILES)) {
+    const src = path.join(from, name);
+    try {
+      await fsp.copyFile(src, path.join(to, name));
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+      if (name === 'labels.nii.gz' || name === 'stats.json') throw new HttpError(500, 'BAD_RESULTS', `cannot import results from ${from}: ${name} is missing (run \`medseg segment\` or \`medseg stats --out\` into that folder first)`);
     }
   }
 }

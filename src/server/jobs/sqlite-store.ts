@@ -87,6 +87,23 @@ export class SqliteJobStore {
     return this.get(id)!;
   }
 
+  /** A job that finished elsewhere, stored as succeeded (see JobQueue.importSucceeded); false when `id` exists. */
+  insertSucceeded(id: string, spec: JobSpec, now = new Date()): boolean {
+    const at = now.toISOString();
+    const r = this.db
+      .prepare(
+        `INSERT OR IGNORE INTO jobs (id, study, model, options, status, stage, progress, eta_seconds, attempts, created_at, started_at, finished_at)
+         VALUES (?, ?, ?, ?, 'succeeded', 'done', 1, 0, 0, ?, ?, ?)`,
+      )
+      .run(id, spec.study, spec.model, JSON.stringify(spec.options), at, at, at);
+    return r.changes === 1;
+  }
+
+  /** The newest jobs first. */
+  list(limit: number): JobRecord[] {
+    return (this.db.prepare(`SELECT * FROM jobs ORDER BY created_at DESC, rowid DESC LIMIT ?`).all(limit) as Row[]).map(toRecord);
+  }
+
   get(id: string): JobRecord | undefined {
     const row = this.db.prepare(`SELECT * FROM jobs WHERE id = ?`).get(id) as Row | undefined;
     return row ? toRecord(row) : undefined;

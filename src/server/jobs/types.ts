@@ -71,6 +71,13 @@ export interface JobQueue {
   subscribe(id: string, listener: JobListener): () => void;
   /** The folder of a succeeded job's result files. */
   resultsDir(id: string): string;
+  /** The most recently created jobs, newest first (at most `limit`). */
+  list(limit: number): Promise<JobRecord[]>;
+  /**
+   * Records a job that finished elsewhere as succeeded under `id`, with copies of the result files in `resultsFrom`
+   * (the demo result that `npm start` shows). Idempotent: a job already stored under `id` is returned unchanged.
+   */
+  importSucceeded(id: string, spec: JobSpec, resultsFrom: string): Promise<JobRecord>;
   /** Whether the queue accepts and runs work (false before start and while closing). */
   readonly ready: boolean;
   /** Stops taking work; running jobs get `graceMs` to finish, then are stopped and queued for the next start. */
