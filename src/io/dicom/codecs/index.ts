@@ -1,7 +1,8 @@
 /**
- * Decoders for encapsulated (compressed) DICOM pixel data: RLE Lossless, JPEG baseline, JPEG lossless, JPEG-LS,
- * JPEG 2000 and High-Throughput JPEG 2000. The caller extracts each frame's bytes from the Pixel Data fragments;
- * uncompressed, deflated and big-endian transfer syntaxes are not handled here.
+ * Decoders for encapsulated (compressed) DICOM pixel data: RLE Lossless, JPEG baseline and extended (8 and 12-bit),
+ * JPEG lossless, JPEG-LS, JPEG 2000 and High-Throughput JPEG 2000 (which package decodes what: ./README.md). The
+ * caller extracts each frame's bytes from the Pixel Data fragments; uncompressed, deflated and big-endian transfer
+ * syntaxes are not handled here.
  */
 import { MAX_VOXELS } from '../../../errors.js';
 import { CodecError } from './codec-error.js';
@@ -45,7 +46,7 @@ const DECODERS: Record<CodecFamily, FamilyDecoder> = {
 
 const DECODER_NAMES: Record<CodecFamily, string> = {
   rle: 'RLE',
-  'jpeg-dct': 'libjpeg-turbo',
+  'jpeg-dct': 'libjpeg-turbo', // 12-bit frames report their own errors (jpeg-dct-12.ts)
   'jpeg-lossless': 'jpeg-lossless-decoder-js',
   'jpeg-ls': 'CharLS',
   'jpeg-2000': 'OpenJPEG',
@@ -122,8 +123,9 @@ export async function decodeFrame(
       'UNSUPPORTED_TRANSFER_SYNTAX',
       uid,
       `${name} is not a supported compressed transfer syntax (supported: RLE Lossless, JPEG Baseline, ` +
-        `JPEG Extended 8-bit, JPEG Lossless, JPEG-LS, JPEG 2000, HTJ2K). Convert the file to an uncompressed ` +
-        `transfer syntax first, e.g. \`gdcmconv --raw in.dcm out.dcm\` or \`dcmdjpeg\`/\`dcmdrle\` (DCMTK).`,
+        `JPEG Extended 8 and 12-bit, JPEG Lossless, JPEG-LS, JPEG 2000, HTJ2K). Convert the file to an ` +
+        `uncompressed transfer syntax first, e.g. \`gdcmconv --raw in.dcm out.dcm\` or \`dcmdjpeg\`/\`dcmdrle\` ` +
+        `(DCMTK).`,
     );
   }
   checkFormat(uid, format);

@@ -1,5 +1,6 @@
 import { CodecError } from './codec-error.js';
 import type { FrameFormat, RawDecodedFrame } from './frame-format.js';
+import { decodeJpegDct12 } from './jpeg-dct-12.js';
 import { type JpegFrameHeader, requireJpegFrameHeader } from './jpeg-header.js';
 import { transferSyntaxName } from './transfer-syntaxes.js';
 import { libJpegTurbo, runWasmDecoder } from './wasm-modules.js';
@@ -39,13 +40,12 @@ function withoutColourTransform(frame: Uint8Array): Uint8Array {
 }
 
 /**
- * JPEG Baseline (1.2.840.10008.1.2.4.50) and JPEG Extended (1.2.840.10008.1.2.4.51) frames, via the libjpeg-turbo
- * 8-bit wasm build. Colour output is always RGB: YCbCr codestreams are converted (libjpeg's default), so YBR_FULL and
- * YBR_FULL_422 data come out as RGB. See {@link isYcbcrCoded} for how the codestream's colour space is decided.
- *
- * 12-bit DCT data (allowed in .51) is rejected: libjpeg-turbo's wasm build is 8-bit only and no maintained npm
- * package decodes 12-bit DCT JPEG (cornerstone's dicom-image-loader keeps its pdf.js-derived 12-bit decoder
- * internal; jpeg-lossless-decoder-js handles only the lossless process).
+ * JPEG Baseline (1.2.840.10008.1.2.4.50) and JPEG Extended (1.2.840.10008.1.2.4.51) frames: 8-bit samples via the
+ * libjpeg-turbo 8-bit wasm build, 12-bit samples (process 4, allowed in .51) via the IJG 12-bit decoder of
+ * dcmjs-codecs (see jpeg-dct-12.ts). Colour output is always RGB: YCbCr codestreams are converted (libjpeg's
+ * default), so YBR_FULL and YBR_FULL_422 data come out as RGB. See {@link isYcbcrCoded} for how the codestream's
+ * colour space is decided. Other sample precisions (e.g. the non-standard 16-bit DCT streams GDCM's lossy encoder
+ * writes) are refused as unsupported.
  */
 export async function decodeJpegDct(uid: string, frame: Uint8Array, format: FrameFormat): Promise<RawDecodedFrame> {
   const name = transferSyntaxName(uid);
@@ -58,13 +58,17 @@ export async function decodeJpegDct(uid: string, frame: Uint8Array, format: Fram
         `DCT process this transfer syntax allows; the file's transfer syntax is wrong.`,
     );
   }
+  if (header.precision === 12) {
+    const ycbcr = header.components === 3 && isYcbcrCoded(header, format.photometricInterpretation);
+    return decodeJpegDct12(uid, frame, format, header, ycbcr);
+  }
   if (header.precision > 8) {
     throw new CodecError(
       'UNSUPPORTED_TRANSFER_SYNTAX',
       uid,
-      `${name}: ${header.precision}-bit JPEG (DCT) data cannot be decoded: the bundled libjpeg-turbo decoder is ` +
-        `8-bit only and no maintained JavaScript decoder for 12-bit JPEG exists. Convert the file first, e.g. ` +
-        `\`gdcmconv --raw in.dcm out.dcm\` or \`dcmdjpeg in.dcm out.dcm\`.`,
+      `${name}: ${header.precision}-bit JPEG (DCT) data cannot be decoded: the bundled decoders handle 8 and ` +
+        `12-bit DCT JPEG only (the sample precisions ISO 10918-1 allows). Convert the file first, e.g. ` +
+        `\`gdcmconv --raw in.dcm out.dcm\`.`,
     );
   }
   // libjpeg guesses YCbCr for a 3-component stream without markers or 'R','G','B' ids; when the DICOM header says
