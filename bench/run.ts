@@ -11,6 +11,11 @@
  *   pacs        SEG encode/decode time, peak memory and file size of a 512×512×300 CT with 14 segments against raw reads
  *               and medseg's DICOM load of the source series; the demo study's round trip through a real Orthanc
  *               (retrieve → segment → store) by stage against a bare WADO-RS retrieve and STOW-RS; see bench/pacs.ts.
+ *   server      N simultaneous uploads + jobs on a real `medseg serve`: throughput against one job alone, API latency
+ *               while jobs run, no job lost; with redis-server, one and two `medseg worker`s; see bench/server.ts.
+ *   viewer      the browser viewer in Chromium on a 512×512×300 CT with 14 labels: time to first image, labels and
+ *               3D surfaces against a bare fetch + gunzip of the same files in the page, JS heap and browser RSS;
+ *               see bench/viewer.ts.
  * Each section returns a result object that is
  * written to .cache/bench/<section>-results.json, plus a Markdown table printed to stdout.
  *
@@ -23,6 +28,8 @@ import { fileURLToPath } from 'node:url';
 import { runInferenceSection } from './inference.js';
 import { runMeasureSection } from './measure.js';
 import { runPacsSection } from './pacs.js';
+import { runServerSection } from './server.js';
+import { runViewerSection } from './viewer.js';
 import { runIoSection } from './io/section.js';
 
 const REPO = fileURLToPath(new URL('..', import.meta.url));
@@ -106,6 +113,20 @@ const SECTIONS: Record<string, (ctx: SectionContext) => Promise<SectionReport>> 
     ].join('\n');
     return { result: r, summary };
   },
+  server: (ctx) => runServerSection(ctx),
+  viewer: async (ctx) => {
+    const r = await runViewerSection(ctx);
+    const summary = r.skipped
+      ? `## Viewer: skipped (${r.skipped})`
+      : [
+          `## Viewer: ${r.dims.join('×')} CT (${r.files.ctGzMB} MB .nii.gz) with ${r.labels} labels (${r.files.labelsGzMB} MB), Chromium headless with SwiftShader WebGL2, ${r.reps.length} reps`,
+          '',
+          `Bundle: ${r.bundle.map((f) => `${f.file} ${(f.bytes / 1024).toFixed(0)} KiB`).join(', ')}.`,
+          '',
+          r.table,
+        ].join('\n');
+    return { result: r, summary };
+  },
   pacs: async (ctx) => {
     const r = await runPacsSection(ctx);
     const s = r.seg;
@@ -141,7 +162,7 @@ function parseArgs(argv: string[]): Args {
     else if (v === '--regenerate') a.regenerate = true;
     else if (v === '--profile') a.profile = true;
     else if (v === '--help' || v === '-h') {
-      process.stdout.write('usage: npm run bench -- [io] [inference] [measure] [pacs] [--reps N (default 7)] [--quick (3 reps)] [--regenerate] [--profile]\n');
+      process.stdout.write('usage: npm run bench -- [io] [inference] [measure] [pacs] [server] [viewer] [--reps N (default 7)] [--quick (3 reps)] [--regenerate] [--profile]\n');
       process.exit(0);
     } else if (v in SECTIONS) a.sections.push(v);
     else throw new Error(`unknown argument ${v}; sections: ${Object.keys(SECTIONS).join(', ')}`);

@@ -3,12 +3,15 @@
  * default model, exactly as `medseg segment` would, then sets the volumes next to the phantom's analytic true volumes
  * and the Dice against its exact label map, and says where to look next.
  */
-import { promises as fsp } from 'node:fs';
+import { existsSync, promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SegError } from '../errors.js';
 import { evaluateCommand } from './evaluate.js';
-import { segmentCommand, type SegmentCommandOptions, type SegmentSummary } from './segment.js';
+import { readModelCardSpec } from '../inference/card.js';
+import type { DemoOptions } from '../server/demo.js';
+import { defaultCardPath, segmentCommand, type SegmentCommandOptions, type SegmentSummary } from './segment.js';
+import { statsCommand } from './stats.js';
 
 /** The bundled demo study, relative to the package root. */
 export const DEMO_STUDY = 'fixtures/demo';
@@ -84,4 +87,58 @@ export function renderDemo(d: DemoSummary): string {
   ];
   for (const w of s.warnings) lines.push(`note: ${w}`);
   return lines.join('\n');
+}
+
+/** Whether the card's ONNX file is installed (path as the card names it, relative to the card). */
+export async function modelInstalled(cardFile: string): Promise<boolean> {
+  const spec = await readModelCardSpec(cardFile);
+  return existsSync(path.resolve(path.dirname(cardFile), spec.model ?? `${path.basename(cardFile).replace(/(\.card)?\.json$/i, '')}.onnx`));
+}
+
+export interface DemoTruthSummary {
+  study: string;
+  /** Why the ground truth is shown instead of a segmentation. */
+  reason: string;
+  out: string;
+  model: { name: string; card: string };
+  rows: Omit<DemoRow, 'dice'>[];
+}
+
+/**
+ * The demo without a trained model: the phantom's exact label map measured as `medseg stats` does (into `out`, with a
+ * copy of the labels), so the viewer and the volume table still work end to end, saying plainly that it is the truth.
+ */
+export async function demoTruthCommand(options: { out: string; reason: string; study?: string | undefined }): Promise<DemoTruthSummary> {
+  const study = options.study ?? path.join(packageRoot(), DEMO_STUDY);
+  const truth = JSON.parse(await fsp.readFile(path.join(study, 'truth.json'), 'utf8')) as TruthFile;
+  const card = defaultCardPath();
+  const labels = path.join(study, 'labels.nii.gz');
+  const report = await statsCommand(labels, { image: path.join(study, 'dicom'), model: card, out: options.out });
+  await fsp.copyFile(labels, path.join(options.out, 'labels.nii.gz'));
+  const rows = report.structures.map((s) => {
+    const t = truth.labels.find((l) => l.value === s.label);
+    const trueVolumeMl = t ? t.trueVolumeMl : null;
+    return { value: s.label, name: s.name, volumeMl: s.volumeMl, trueVolumeMl, errorPercent: trueVolumeMl ? (100 * (s.volumeMl - trueVolumeMl)) / trueVolumeMl : null };
+  });
+  return { study, reason: options.reason, out: options.out, model: { name: report.model?.name ?? path.basename(card), card }, rows };
+}
+
+export function renderDemoTruth(d: DemoTruthSummary): string {
+  const width = Math.max(9, ...d.rows.map((r) => r.name.length));
+  const num = (v: number | null, digits: number, w: number) => (v === null ? '–' : v.toFixed(digits)).padStart(w);
+  return [
+    `medseg demo: ${path.relative(process.cwd(), d.study) || d.study}/dicom (synthetic CT phantom): ${d.reason}`,
+    'Showing the phantom\'s exact label map instead of a segmentation, measured as `medseg stats` measures any label map:',
+    '',
+    `  ${'structure'.padEnd(width)}  ${'voxel mL'.padStart(10)}  ${'true mL'.padStart(10)}  ${'error %'.padStart(8)}`,
+    ...d.rows.map((r) => `  ${r.name.padEnd(width)}  ${num(r.volumeMl, 1, 10)}  ${num(r.trueVolumeMl, 1, 10)}  ${num(r.errorPercent, 1, 8)}`),
+    '',
+    '"voxel mL" counts the label map\'s voxels; "true mL" is the analytic volume (the difference is the voxelisation).',
+    `Output: ${path.join(d.out, 'labels.nii.gz')}, ${path.join(d.out, 'stats.json')}, ${path.join(d.out, 'stats.csv')}`,
+  ].join('\n');
+}
+
+/** The server's demo import for a finished demo (segmentation or truth) in `out`. */
+export function demoServerOptions(study: string, out: string, modelName: string): DemoOptions {
+  return { inputs: [path.join(study, 'dicom')], results: out, model: modelName };
 }

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /** The `medseg` command line: argument parsing only; the work is in the library. */
 import { pacsMain } from './pacs.js';
+import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { SegError } from '../errors.js';
 import { convertScan } from './convert.js';
@@ -12,8 +13,10 @@ import { evaluateCommand, renderEvaluation } from './evaluate.js';
 import { renderStats, statsCommand } from './stats.js';
 import { importNnunetCommand } from './import-nnunet.js';
 import { parsePhantomArgs, phantomCommand, renderPhantomSummary } from './phantom.js';
-import { demoCommand, renderDemo } from './demo.js';
+import { demoCommand, demoServerOptions, demoTruthCommand, modelInstalled, renderDemo, renderDemoTruth } from './demo.js';
+import { defaultCardPath } from './segment.js';
 import { serveCommand } from '../server/serve-command.js';
+import { workerCommand } from '../server/worker-command.js';
 
 const USAGE = `medseg — 3D medical image segmentation
 
@@ -67,9 +70,13 @@ Usage:
       Write a model card for an nnU-Net v2 model exported to ONNX, from its plans.json and
       dataset.json (configuration default 3d_fullres, else 2d).
   medseg demo [--out <dir>] [--model <card.json>] [--provider <name>] [--threads <n>] [--json]
+              [--serve [--port <n>] [--host <h>] [--data <dir>] [--token <t>]]
       What \`npm start\` runs: segment the bundled phantom CT study (fixtures/demo) with the
       bundled default model into <dir> (default out/demo) and print each structure's volume
-      next to the phantom's true volume, with Dice against its exact labels.
+      next to the phantom's true volume, with Dice against its exact labels. Without an
+      installed default model it measures the phantom's exact labels instead, and says so.
+      --serve then runs \`medseg serve\` (data <dir>/../medseg-data) with this result ready
+      in the viewer and prints its address.
   medseg phantom --seed <n> --out <dir> [--dicom] [--size <WxHxD>] [--spacing <sx,sy,sz>]
                  [--oblique] [--json]
       Generate a synthetic abdominal CT (deterministic per seed): <dir>/ct.nii.gz (int16 HU),
@@ -89,6 +96,15 @@ Usage:
       fetch results. Defaults: 127.0.0.1:8080, data ./medseg-data, the bundled models/.
       A token (--token or MEDSEG_TOKEN, ≥ 16 characters) is required beyond loopback.
       SIGTERM/Ctrl-C: stop accepting, let running jobs finish (30 s), then exit.
+      With --redis <url> (or MEDSEG_REDIS_URL) jobs are queued in that Redis (BullMQ) and run
+      by \`medseg worker\` processes instead; the data folder must be shared with them.
+  medseg worker --redis <url> [--data <dir>] [--models <dir>] [--concurrency <n>]
+                [--redis-prefix <p>] [--stall-ms <n>] [--grace-ms <n>]
+      Run the jobs of \`medseg serve --redis <url>\`, on this or other machines, each in its own
+      process: the same data folder (shared storage) and model cards as the server. A job whose
+      worker dies is taken again by another worker (or after a restart) within about twice
+      --stall-ms (default 30000). SIGTERM/Ctrl-C: take no more jobs, let running ones finish
+      (--grace-ms, default 30000), then hand them back to the queue.
 
 Options:
   --series <id>         series id or SeriesInstanceUID (as \`medseg info\` lists them)
@@ -127,13 +143,18 @@ Options:
   --cors-origin <a,b>   serve: browser origins allowed to call the API (default: none)
   --max-upload-mb <n>   serve: largest upload, all files together (default 4096)
   --max-file-mb <n>     serve: largest single uploaded file (default 2048)
+  --redis <url>         serve, worker: redis://[:password@]host[:port][/db] (or rediss://) of the job queue
+                        (default: $MEDSEG_REDIS_URL, which keeps a password out of \`ps\`)
+  --redis-prefix <p>    serve, worker: prefix of the queue's Redis keys (default medseg)
+  --stall-ms <n>        worker: job lock time; a dead worker's job is taken again within about twice this
+  --grace-ms <n>        worker: on SIGTERM, how long running jobs may finish before going back to the queue
   --json                machine-readable output on stdout
   -h, --help            this text
 
 Exit codes: 0 ok, 1 internal error, 2 usage, 3 bad input data, 4 unsupported data,
             5 series not found or ambiguous, 6 output could not be written,
             7 model card or model problem, 8 remote PACS problem (rejected, authentication,
-            unreachable after retries), 130 cancelled (Ctrl-C).`;
+            unreachable after retries) or the job queue's Redis unreachable, 130 cancelled (Ctrl-C).`;
 
 function fail(message: string, code: number, json: boolean, errorCode = 'USAGE'): number {
   if (json) process.stdout.write(`${JSON.stringify({ error: { code: errorCode, message } })}\n`);
@@ -172,6 +193,7 @@ export async function main(argv: string[]): Promise<number> {
         spacing: { type: 'string' },
         oblique: { type: 'boolean', default: false },
         dicom: { type: 'boolean', default: false },
+        serve: { type: 'boolean', default: false },
         image: { type: 'string' },
         'lesion-labels': { type: 'string' },
         'largest-component': { type: 'boolean', default: false },
@@ -189,6 +211,10 @@ export async function main(argv: string[]): Promise<number> {
         'cors-origin': { type: 'string' },
         'max-upload-mb': { type: 'string' },
         'max-file-mb': { type: 'string' },
+        redis: { type: 'string' },
+        'redis-prefix': { type: 'string' },
+        'stall-ms': { type: 'string' },
+        'grace-ms': { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
     });
@@ -342,9 +368,24 @@ export async function main(argv: string[]): Promise<number> {
         if (threads === null) return fail('--threads must be a whole number ≥ 1', EXIT.usage, json);
         const provider = values.provider ?? 'cpu';
         if (!['cpu', 'cuda', 'webgpu', 'auto'].includes(provider)) return fail(`--provider must be cpu, cuda, webgpu or auto, got "${provider}"`, EXIT.usage, json);
-        const demo = await demoCommand({ out: values.out ?? 'out/demo', model: values.model, provider: provider as 'cpu' | 'cuda' | 'webgpu' | 'auto', threads, progress: !json && process.stderr.isTTY });
-        process.stdout.write(json ? `${JSON.stringify(demo, null, 2)}\n` : `${renderDemo(demo)}\n`);
-        return EXIT.ok;
+        const out = values.out ?? 'out/demo';
+        let shown: { study: string; modelName: string };
+        if (!values.model && !(await modelInstalled(defaultCardPath()))) {
+          const truth = await demoTruthCommand({ out, reason: 'the bundled default model is not installed (its ONNX file is missing: see models/default/README.md)' });
+          process.stdout.write(json ? `${JSON.stringify(truth, null, 2)}\n` : `${renderDemoTruth(truth)}\n`);
+          shown = { study: truth.study, modelName: truth.model.name };
+        } else {
+          const demo = await demoCommand({ out, model: values.model, provider: provider as 'cpu' | 'cuda' | 'webgpu' | 'auto', threads, progress: !json && process.stderr.isTTY });
+          process.stdout.write(json ? `${JSON.stringify(demo, null, 2)}\n` : `${renderDemo(demo)}\n`);
+          shown = { study: demo.study, modelName: demo.segment.model.name };
+        }
+        if (!values.serve) return EXIT.ok;
+        const result = await serveCommand(
+          { port: values.port, host: values.host, data: values.data ?? path.join(path.dirname(out), 'medseg-data'), models: values.models ?? (values.model ? path.dirname(values.model) : undefined), token: values.token },
+          { demo: demoServerOptions(shown.study, out, shown.modelName) },
+          (server) => process.stderr.write(`\nThe viewer shows this result at ${server.url}/?job=${server.demoJobId} (upload your own scans at ${server.url}/). Ctrl-C stops the server.\n`),
+        );
+        return typeof result === 'string' ? fail(result, EXIT.usage, json) : result;
       }
       case 'serve': {
         if (rest.length > 0) return fail(`serve takes no positional arguments, got "${rest.join(' ')}"`, EXIT.usage, json);
@@ -358,6 +399,21 @@ export async function main(argv: string[]): Promise<number> {
           corsOrigin: values['cors-origin'],
           maxUploadMb: values['max-upload-mb'],
           maxFileMb: values['max-file-mb'],
+          redis: values.redis,
+          redisPrefix: values['redis-prefix'],
+        });
+        return typeof result === 'string' ? fail(result, EXIT.usage, json) : result;
+      }
+      case 'worker': {
+        if (rest.length > 0) return fail(`worker takes no positional arguments, got "${rest.join(' ')}"`, EXIT.usage, json);
+        const result = await workerCommand({
+          redis: values.redis,
+          data: values.data,
+          models: values.models,
+          concurrency: values.concurrency,
+          redisPrefix: values['redis-prefix'],
+          stallMs: values['stall-ms'],
+          graceMs: values['grace-ms'],
         });
         return typeof result === 'string' ? fail(result, EXIT.usage, json) : result;
       }

@@ -10,12 +10,14 @@ import express, { type Express, type NextFunction, type Request, type Response }
 import { bearerAuth, cors } from './auth.js';
 import { importDemo } from './demo.js';
 import { errorResponse, HttpError } from './http-error.js';
-import { LocalJobQueue } from './jobs/local-queue.js';
+import { createQueue } from './jobs/create-queue.js';
+import { segmentTaskPreparer } from './jobs/prepare.js';
 import type { JobQueue } from './jobs/types.js';
 import { ModelCatalog } from './models.js';
 import { resolveServerOptions, type ServerOptions } from './options.js';
 import { registerRoutes } from './routes.js';
 import { StudyStore } from './studies.js';
+import { viewerStatic } from './viewer-static.js';
 
 export interface MedsegApp {
   app: Express;
@@ -53,18 +55,7 @@ export async function createApp(partial: Partial<ServerOptions> = {}): Promise<M
   await studies.init();
   const models = new ModelCatalog(options.modelsDir, log);
   const sanitize = pathSanitizer([options.dataDir, options.modelsDir]);
-  const queue = new LocalJobQueue({
-    dataDir: options.dataDir,
-    concurrency: options.concurrency,
-    maxAttempts: options.maxAttempts,
-    log,
-    sanitize,
-    prepare: async (job, out) => {
-      const study = await studies.get(job.study);
-      const { cardFile } = await models.resolve(job.model);
-      return { type: 'segment', inputs: studies.inputs(study), cardFile, out, options: job.options };
-    },
-  });
+  const queue = createQueue(options, { sanitize, prepare: segmentTaskPreparer(studies, models) });
   await queue.start();
   let demo;
   try {
@@ -88,6 +79,7 @@ export async function createApp(partial: Partial<ServerOptions> = {}): Promise<M
     next();
   });
   app.use(cors(options.corsOrigins));
+  app.use(viewerStatic(options.viewerDir));
   app.use(bearerAuth(options.token));
   app.use((req, _res, next) => {
     if (closing && req.method === 'POST') return next(new HttpError(503, 'SHUTTING_DOWN', 'the server is shutting down; retry against the restarted server'));
@@ -135,7 +127,7 @@ export async function startServer(partial: Partial<ServerOptions> = {}): Promise
   const address = server.address();
   const actualPort = typeof address === 'object' && address ? address.port : port;
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${actualPort}`;
-  medseg.options.log({ event: 'listening', url, concurrency: medseg.options.concurrency, auth: medseg.options.token ? 'bearer' : 'none' });
+  medseg.options.log({ event: 'listening', url, ...(medseg.options.redisUrl ? { queue: 'redis' } : { concurrency: medseg.options.concurrency }), auth: medseg.options.token ? 'bearer' : 'none' });
   const close = async (o: { graceMs?: number } = {}) => {
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     await medseg.shutdown(o);

@@ -34,6 +34,7 @@ const jobSchema = {
     createdAt: { type: 'string', format: 'date-time' },
     startedAt: { type: ['string', 'null'], format: 'date-time' },
     finishedAt: { type: ['string', 'null'], format: 'date-time' },
+    worker: { type: ['string', 'null'], description: 'with the Redis queue (`medseg serve --redis`): the `medseg worker` running or last running the job, as host:pid; absent with the local queue' },
     links: { type: 'object', description: 'self, events, study, and results (file → URL) once succeeded', additionalProperties: true },
   },
 };

@@ -3,6 +3,8 @@ import { isIP } from 'node:net';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { DemoOptions } from './demo.js';
+import { bundledViewerDir } from './viewer-static.js';
+import { redisPrefixProblem, redisUrlProblem } from './jobs/redis-url.js';
 
 /** Upload limits. Each is checked while streaming (never after the fact), so a hostile upload costs at most this much disk. */
 export interface UploadLimits {
@@ -45,6 +47,15 @@ export interface ServerOptions {
   log: Logger;
   /** A scan and its segmentation to import at start as a finished job (what `npm start` shows in the viewer). */
   demo?: DemoOptions | undefined;
+  /** The built browser viewer served at `/` (default: this installation's viewer/dist; `npm run build:viewer`). */
+  viewerDir: string;
+  /**
+   * Queue jobs in this Redis (BullMQ) for `medseg worker` processes instead of running them here (see README.md,
+   * "Scale-out"); the data folder must then be on storage the workers share.
+   */
+  redisUrl?: string | undefined;
+  /** Prefix of the queue's Redis keys (default `medseg`); the workers must use the same. */
+  redisPrefix?: string | undefined;
 }
 
 export const DEFAULT_LIMITS: UploadLimits = {
@@ -76,6 +87,7 @@ export function defaultServerOptions(): ServerOptions {
     shutdownGraceMs: 30_000,
     maxAttempts: 3,
     log: jsonLineLogger,
+    viewerDir: bundledViewerDir(),
   };
 }
 
@@ -107,6 +119,8 @@ export function resolveServerOptions(partial: Partial<ServerOptions> = {}): Serv
   }
   if (!(Number.isInteger(o.concurrency) && o.concurrency >= 1 && o.concurrency <= 64)) throw new ServerConfigError(`concurrency must be a whole number 1…64, got ${o.concurrency}`);
   if (!(Number.isInteger(o.port) && o.port >= 0 && o.port <= 65535)) throw new ServerConfigError(`port must be a whole number 0…65535, got ${o.port}`);
+  const redisProblem = o.redisUrl === undefined ? undefined : redisUrlProblem(o.redisUrl) ?? (o.redisPrefix === undefined ? undefined : redisPrefixProblem(o.redisPrefix));
+  if (redisProblem) throw new ServerConfigError(redisProblem);
   for (const [k, v] of Object.entries(o.limits)) {
     if (!(Number.isFinite(v) && v > 0)) throw new ServerConfigError(`upload limit ${k} must be a positive number, got ${v}`);
   }

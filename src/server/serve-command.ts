@@ -1,5 +1,6 @@
 /** `medseg serve`: option strings → ServerOptions, start, and a graceful stop on SIGTERM/SIGINT. */
-import { startServer } from './app.js';
+import { startServer, type MedsegServer } from './app.js';
+import { redactRedisUrl, redisPrefixProblem, redisUrlProblem } from './jobs/redis-url.js';
 import { DEFAULT_LIMITS, resolveServerOptions, ServerConfigError, type ServerOptions } from './options.js';
 
 export interface ServeArgs {
@@ -12,6 +13,9 @@ export interface ServeArgs {
   corsOrigin?: string | undefined;
   maxUploadMb?: string | undefined;
   maxFileMb?: string | undefined;
+  /** Queue jobs in this Redis for `medseg worker`s (default: $MEDSEG_REDIS_URL; none: run jobs here). */
+  redis?: string | undefined;
+  redisPrefix?: string | undefined;
 }
 
 /** The options, or a usage message naming the bad value. */
@@ -35,6 +39,14 @@ export function parseServeArgs(args: ServeArgs, env: NodeJS.ProcessEnv = process
   const token = args.token ?? (env.MEDSEG_TOKEN || undefined);
   if (token !== undefined) out.token = token;
   if (args.corsOrigin !== undefined) out.corsOrigins = args.corsOrigin.split(',').map((s) => s.trim()).filter(Boolean);
+  const redisUrl = args.redis ?? (env.MEDSEG_REDIS_URL || undefined);
+  if (redisUrl !== undefined) {
+    const problem = redisUrlProblem(redisUrl) ?? (args.redisPrefix === undefined ? undefined : redisPrefixProblem(args.redisPrefix));
+    if (problem) return problem;
+    if (concurrency !== undefined) return '--concurrency is how many jobs this server runs, and with --redis it runs none: give --concurrency to each `medseg worker --redis <url>` instead';
+    out.redisUrl = redisUrl;
+    if (args.redisPrefix !== undefined) out.redisPrefix = args.redisPrefix;
+  } else if (args.redisPrefix !== undefined) return '--redis-prefix needs --redis <url>';
   if (maxUploadMb !== undefined || maxFileMb !== undefined) {
     out.limits = { ...DEFAULT_LIMITS };
     if (maxUploadMb !== undefined) out.limits.maxUploadBytes = (maxUploadMb as number) * 1024 ** 2;
@@ -44,25 +56,37 @@ export function parseServeArgs(args: ServeArgs, env: NodeJS.ProcessEnv = process
 }
 
 /** Runs until SIGTERM or SIGINT; resolves to the exit code, or a usage message for a bad option. */
-export async function serveCommand(args: ServeArgs): Promise<number | string> {
-  const parsed = parseServeArgs(args);
-  if (typeof parsed === 'string') return parsed;
+export async function serveCommand(args: ServeArgs, extra: Partial<ServerOptions> = {}, onListening?: (server: MedsegServer) => void): Promise<number | string> {
+  const fromArgs = parseServeArgs(args);
+  if (typeof fromArgs === 'string') return fromArgs;
+  const parsed = { ...fromArgs, ...extra };
   try {
     resolveServerOptions(parsed);
   } catch (e) {
     if (e instanceof ServerConfigError) return e.message;
     throw e;
   }
-  const server = await startServer(parsed);
-  process.stderr.write(`medseg serve: listening on ${server.url} (data ${server.options.dataDir}, models ${server.options.modelsDir}, ${server.options.token ? 'bearer token required' : 'no token: loopback only'})\n`);
-  await new Promise<void>((resolve) => {
-    const stop = (signal: string) => {
-      process.stderr.write(`medseg serve: ${signal}: finishing running jobs (up to ${server.options.shutdownGraceMs / 1000} s), then exiting\n`);
-      resolve();
-    };
-    process.once('SIGTERM', () => stop('SIGTERM'));
-    process.once('SIGINT', () => stop('SIGINT'));
-  });
-  await server.close();
-  return 0;
+  // Handlers before the (slow) start, so a signal during start-up still stops the server gracefully once it is up.
+  let signalled: string | undefined;
+  let wake: (() => void) | undefined;
+  const onSignal = (signal: string) => {
+    signalled ??= signal;
+    wake?.();
+  };
+  const onTerm = () => onSignal('SIGTERM');
+  const onInt = () => onSignal('SIGINT');
+  process.once('SIGTERM', onTerm);
+  process.once('SIGINT', onInt);
+  try {
+    const server = await startServer(parsed);
+    process.stderr.write(`medseg serve: listening on ${server.url} (data ${server.options.dataDir}, models ${server.options.modelsDir}, ${server.options.token ? 'bearer token required' : 'no token: loopback only'}${server.options.redisUrl ? `, jobs queued in ${redactRedisUrl(server.options.redisUrl)} for medseg worker` : ''})\n`);
+    onListening?.(server);
+    if (!signalled) await new Promise<void>((resolve) => (wake = resolve));
+    process.stderr.write(`medseg serve: ${signalled}: finishing running jobs (up to ${server.options.shutdownGraceMs / 1000} s), then exiting\n`);
+    await server.close();
+    return 0;
+  } finally {
+    process.off('SIGTERM', onTerm);
+    process.off('SIGINT', onInt);
+  }
 }

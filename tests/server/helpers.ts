@@ -117,6 +117,8 @@ export function makeZip(entries: ZipEntry[]): Buffer {
 
 export interface JobJson {
   id: string;
+  study: string;
+  model: string;
   status: string;
   stage: string | null;
   progress: number;

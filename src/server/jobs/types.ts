@@ -55,6 +55,8 @@ export interface JobRecord extends JobSpec {
   createdAt: string;
   startedAt: string | null;
   finishedAt: string | null;
+  /** The process running or last running the job (`host:pid` of a `medseg worker`); absent with the local queue. */
+  worker?: string | null | undefined;
 }
 
 export type JobListener = (job: JobRecord) => void;
@@ -78,6 +80,8 @@ export interface JobQueue {
    * (the demo result that `npm start` shows). Idempotent: a job already stored under `id` is returned unchanged.
    */
   importSucceeded(id: string, spec: JobSpec, resultsFrom: string): Promise<JobRecord>;
+  /** Jobs by status, for /readyz (a remote queue answers from a snapshot at most about a second old). */
+  counts(): Record<JobStatus, number>;
   /** Whether the queue accepts and runs work (false before start and while closing). */
   readonly ready: boolean;
   /** Stops taking work; running jobs get `graceMs` to finish, then are stopped and queued for the next start. */
