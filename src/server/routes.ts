@@ -127,7 +127,7 @@ export function registerRoutes(app: Express, ctx: RouteContext): void {
     }
     const dir = queue.resultsDir(job.id);
     // An imported result (the demo) may lack the optional files.
-    if (!existsSync(path.join(dir, name))) throw new HttpError(404, 'NOT_FOUND', `job ${job.id} has no ${name}`);
+    if (!existsSync(path.join(dir, name))) throw new HttpError(404, 'NOT_FOUND', `job ${job.id} has no ${name}${name === 'seg.dcm' ? ' (a DICOM SEG is written for DICOM studies only)' : ''}`);
     res.type(RESULT_FILES[name]).sendFile(name, { root: dir, dotfiles: 'deny' });
   });
 }

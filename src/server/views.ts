@@ -7,6 +7,8 @@ export const RESULT_FILES = {
   'stats.json': 'application/json',
   'stats.csv': 'text/csv; charset=utf-8',
   'provenance.json': 'application/json',
+  /** Only for DICOM studies: the label map as DICOM SEG referencing the source series. */
+  'seg.dcm': 'application/dicom',
 } as const;
 export type ResultFile = keyof typeof RESULT_FILES;
 

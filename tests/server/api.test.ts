@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadScan } from '../../src/io/load.js';
 import { readNifti } from '../../src/io/nifti/read.js';
+import { readSeg } from '../../src/pacs/seg/index.js';
 import { fixture, sha256 } from '../helpers.js';
 import { fileBytes, json, makeZip, MODEL, MODELS, medsegTs, pollJob, readJobEvents, removeTempDirs, startTestServer, submitJob, tempDir, uploadStudy, type JobJson, type TestServer } from './helpers.js';
 
@@ -105,8 +106,12 @@ describe('medseg service', () => {
     expect(submitted).toMatchObject({ status: 'queued', progress: 0, attempts: 0, error: null });
     const { job } = await pollJob(s, submitted.id);
     expect(job).toMatchObject({ status: 'succeeded', stage: 'done', progress: 1, etaSeconds: 0, error: null, attempts: 1 });
-    expect(Object.keys(job.links.results!)).toEqual(['labels.nii.gz', 'stats.json', 'stats.csv', 'provenance.json']);
+    expect(Object.keys(job.links.results!)).toEqual(['labels.nii.gz', 'stats.json', 'stats.csv', 'provenance.json', 'seg.dcm']);
     await expectSameAsCli(job, refDir);
+    // A NIfTI study has no DICOM source to reference: no SEG, and the 404 says why.
+    const seg = await s.api(job.links.results!['seg.dcm']!);
+    expect(seg.status).toBe(404);
+    expect((await json<{ error: { message: string } }>(seg)).error.message).toMatch(/DICOM studies only/);
     const onDisk = readdirSync(join(s.dataDir, 'studies', study, 'input'));
     expect(onDisk).toEqual(['000002.nii']);
     expect(JSON.stringify(s.logs)).not.toContain('DOE');
@@ -146,6 +151,15 @@ describe('medseg service', () => {
     // Results are not served before the job succeeded (the job is finished here, so check the absent folder).
     await expectSameAsCli(polled.job, refDir);
     expect(readdirSync(join(s.dataDir, 'jobs', submitted.id))).toEqual(['results']);
+    // The DICOM study's result also comes as a DICOM SEG on the source series, decoding to the same label map.
+    const segFile = await download(polled.job.links.results!['seg.dcm']!, join(tmp, 'job.seg.dcm'));
+    const labels = (await readNifti(join(refDir, 'labels.nii.gz'))).volume;
+    const scan = await loadScan([DEMO_DICOM]);
+    if (scan.format !== 'dicom') throw new Error('the demo series did not load as DICOM');
+    // Segment numbers are the card's label values here (labels 1 and 2, segment n = labels[n − 1]).
+    const decoded = await readSeg(segFile, { source: scan.dicom });
+    expect(decoded.labelMap.dims).toEqual(labels.dims);
+    expect(sha256(decoded.labelMap.data)).toBe(sha256(labels.data));
   });
 
   it('serves the scan itself as NIfTI for a viewer, converted once and cached, with the loaded values', async () => {

@@ -6,7 +6,12 @@
  */
 import { convertScan } from '../../cli/convert.js';
 import { segmentCommand } from '../../cli/segment.js';
+import * as path from 'node:path';
 import { SegError } from '../../errors.js';
+import { readModelCardSpec } from '../../inference/card.js';
+import type { DicomVolume } from '../../io/dicom/load-volume.js';
+import { readNifti } from '../../io/nifti/read.js';
+import { writeSeg } from '../../pacs/seg/write-seg.js';
 import type { ChildMessage, ChildTask, ParentMessage } from './child-protocol.js';
 
 const abort = new AbortController();
@@ -24,7 +29,8 @@ async function run(task: ChildTask): Promise<void> {
     return;
   }
   let last = '';
-  await segmentCommand(task.inputs, {
+  let source: DicomVolume | undefined;
+  const summary = await segmentCommand(task.inputs, {
     model: task.cardFile,
     out: task.out,
     tta: task.options.tta,
@@ -34,6 +40,9 @@ async function run(task: ChildTask): Promise<void> {
     seriesId: task.options.seriesId,
     allowNonUniform: task.options.allowNonUniform,
     signal: abort.signal,
+    onLoaded: (scan) => {
+      if (scan.format === 'dicom') source = scan.dicom;
+    },
     onProgress: (p) => {
       void send({ type: 'progress', progress: p });
       // The pipeline's last stage finished: what follows in segmentCommand is statistics and writing.
@@ -42,6 +51,18 @@ async function run(task: ChildTask): Promise<void> {
         void send({ type: 'writing' });
       }
     },
+  });
+  // A DICOM study also gets its result as DICOM SEG on the source series (the file a PACS or viewer imports).
+  if (source) await writeJobSeg(source, summary.labelsFile, task.cardFile, task.out);
+}
+
+async function writeJobSeg(source: DicomVolume, labelsFile: string, cardFile: string, out: string): Promise<void> {
+  const card = await readModelCardSpec(cardFile);
+  await writeSeg(path.join(out, 'seg.dcm'), {
+    source,
+    labelMap: (await readNifti(labelsFile)).volume,
+    labels: card.labels.map((l) => ({ value: l.value, name: l.name, color: l.color, category: l.category, type: l.type })),
+    algorithm: { name: card.name, version: card.version },
   });
 }
 
