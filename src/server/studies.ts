@@ -81,22 +81,8 @@ export class StudyStore {
       const next = () => String(++seq).padStart(6, '0');
       const received = await receiveMultipart(req, raw, this.limits, next);
       const kept = await this.extractAll(received, input, next);
-      const format = studyFormat(kept);
-      // A NIfTI study keeps only its NIfTI file; a DICOM study keeps everything (the reader reports what it skips).
-      const files = format === 'nifti' ? kept.filter((f) => f.kind === 'nifti' || f.kind === 'nifti-gz') : kept;
-      for (const f of kept) if (!files.includes(f)) await fsp.rm(f.path);
       await fsp.rm(raw, { recursive: true });
-      const study: Study = {
-        id,
-        createdAt: new Date().toISOString(),
-        format,
-        files: files.length,
-        bytes: files.reduce((s, f) => s + f.bytes, 0),
-        input: format === 'nifti' ? path.posix.join('input', path.basename(files[0]!.path)) : 'input',
-      };
-      await fsp.writeFile(path.join(staging, 'study.json'), `${JSON.stringify(study, null, 2)}\n`);
-      await fsp.rename(staging, this.dir(id));
-      return study;
+      return await this.commit(id, staging, kept);
     } finally {
       await fsp.rm(staging, { recursive: true, force: true });
     }
@@ -122,23 +108,32 @@ export class StudyStore {
         await fsp.copyFile(file, target);
         kept.push({ path: target, bytes: (await fsp.stat(target)).size, kind });
       }
-      const format = studyFormat(kept);
-      const files = format === 'nifti' ? kept.filter((f) => f.kind === 'nifti' || f.kind === 'nifti-gz') : kept;
-      const study: Study = {
-        id,
-        createdAt: new Date().toISOString(),
-        format,
-        files: files.length,
-        bytes: files.reduce((s, f) => s + f.bytes, 0),
-        input: format === 'nifti' ? path.posix.join('input', path.basename(files[0]!.path)) : 'input',
-      };
-      for (const f of kept) if (!files.includes(f)) await fsp.rm(f.path);
-      await fsp.writeFile(path.join(staging, 'study.json'), `${JSON.stringify(study, null, 2)}\n`);
-      await fsp.rename(staging, this.dir(id));
-      return study;
+      return await this.commit(id, staging, kept);
     } finally {
       await fsp.rm(staging, { recursive: true, force: true });
     }
+  }
+
+  /**
+   * Decides the study's format from the classified files in `<staging>/input`, drops what it does not keep (a NIfTI
+   * study keeps only its NIfTI file; a DICOM study keeps everything: the reader reports what it skips), writes
+   * study.json and renames the staging folder into place whole.
+   */
+  private async commit(id: string, staging: string, kept: Classified[]): Promise<Study> {
+    const format = studyFormat(kept);
+    const files = format === 'nifti' ? kept.filter((f) => f.kind === 'nifti' || f.kind === 'nifti-gz') : kept;
+    for (const f of kept) if (!files.includes(f)) await fsp.rm(f.path);
+    const study: Study = {
+      id,
+      createdAt: new Date().toISOString(),
+      format,
+      files: files.length,
+      bytes: files.reduce((s, f) => s + f.bytes, 0),
+      input: format === 'nifti' ? path.posix.join('input', path.basename(files[0]!.path)) : 'input',
+    };
+    await fsp.writeFile(path.join(staging, 'study.json'), `${JSON.stringify(study, null, 2)}\n`);
+    await fsp.rename(staging, this.dir(id));
+    return study;
   }
 
   /** Zips are opened (one level deep); other files are moved as they are; each gets its kind's extension. */

@@ -25,7 +25,7 @@ import {
 } from '../../viewer/src/core/geometry.js';
 import type { Mat3, Vec3 } from '../../src/volume/types.js';
 import { expectAllClose } from '../helpers.js';
-import { rotation, signedPermutations } from './helpers.js';
+import { rotation, signedPermutations } from '../geometry-helpers.js';
 
 const IDENTITY: Mat3 = [1, 0, 0, 0, 1, 0, 0, 0, 1];
 /** The demo CT's grid (256×256×76, 1.48×1.48×4 mm, LPS axes). */

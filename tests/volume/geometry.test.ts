@@ -16,38 +16,8 @@ import {
 } from '../../src/volume/geometry.js';
 import type { Mat3, Vec3 } from '../../src/volume/types.js';
 import { makeVolume } from '../../src/volume/volume.js';
+import { rotation, signedPermutations } from '../geometry-helpers.js';
 import { expectAllClose, sha256 } from '../helpers.js';
-
-/** Rotation by `deg` degrees about a unit axis (Rodrigues), as a vtk.js-layout direction (columns = axes). */
-function rotation(axisV: Vec3, deg: number): Mat3 {
-  const len = Math.hypot(...axisV);
-  const [x, y, z] = axisV.map((v) => v / len) as unknown as Vec3;
-  const t = (deg * Math.PI) / 180;
-  const c = Math.cos(t);
-  const s = Math.sin(t);
-  const C = 1 - c;
-  const rows = [
-    [c + x * x * C, x * y * C - z * s, x * z * C + y * s],
-    [y * x * C + z * s, c + y * y * C, y * z * C - x * s],
-    [z * x * C - y * s, z * y * C + x * s, c + z * z * C],
-  ];
-  return [0, 1, 2].flatMap((col) => [0, 1, 2].map((r) => rows[r]![col]!)) as unknown as Mat3;
-}
-
-/** All 48 signed permutations of the identity: every axis order and flip a scanner can write. */
-function signedPermutations(): Mat3[] {
-  const perms = [
-    [0, 1, 2], [0, 2, 1], [1, 0, 2], [1, 2, 0], [2, 0, 1], [2, 1, 0],
-  ];
-  const out: Mat3[] = [];
-  for (const p of perms)
-    for (let signs = 0; signs < 8; signs++) {
-      const d = new Array(9).fill(0);
-      for (let c = 0; c < 3; c++) d[3 * c + p[c]!] = signs & (1 << c) ? -1 : 1;
-      out.push(d as unknown as Mat3);
-    }
-  return out;
-}
 
 describe('geometry (LPS, mm)', () => {
   const oblique = { origin: [-120.5, 33.25, 7] as Vec3, spacing: [0.7, 0.9, 2.5] as Vec3, direction: rotation([1, 2, 3], 30) };

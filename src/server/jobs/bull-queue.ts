@@ -20,6 +20,7 @@ import { copyResultFiles } from './local-queue.js';
 import { connectRedis, throttledErrorLog } from './redis-connection.js';
 import { redactRedisUrl } from './redis-url.js';
 import { RedisJobStore, RedisKeys } from './redis-store.js';
+import { JobListeners } from './listeners.js';
 import { JOB_STATUSES, TERMINAL, type JobListener, type JobQueue, type JobRecord, type JobSpec, type JobStatus } from './types.js';
 
 export interface BullJobQueueOptions {
@@ -50,7 +51,7 @@ export class BullJobQueue implements JobQueue {
   private queue: Queue | undefined;
   private store: RedisJobStore | undefined;
   private state: 'new' | 'open' | 'closing' | 'closed' = 'new';
-  private readonly listeners = new Map<string, Set<JobListener>>();
+  private readonly listeners: JobListeners;
   private snapshot = Object.fromEntries(JOB_STATUSES.map((s) => [s, 0])) as Record<JobStatus, number>;
   private countsTimer: NodeJS.Timeout | undefined;
   private readonly jobsDir: string;
@@ -58,6 +59,7 @@ export class BullJobQueue implements JobQueue {
 
   constructor(private readonly options: BullJobQueueOptions) {
     this.jobsDir = path.join(options.dataDir, 'jobs');
+    this.listeners = new JobListeners(options.log);
     this.url = redactRedisUrl(options.redisUrl);
   }
 
@@ -82,7 +84,7 @@ export class BullJobQueue implements JobQueue {
       this.subscriber.on('message', (_channel: string, id: string) => this.changed(id));
       // After a reconnection, changes published meanwhile were lost: send each followed job's current state.
       this.subscriber.on('ready', () => {
-        for (const id of this.listeners.keys()) this.changed(id);
+        for (const id of this.listeners.ids()) this.changed(id);
       });
       await this.subscriber.subscribe(store.keys.events);
       this.queue = new Queue(RedisKeys.QUEUE, {
@@ -140,13 +142,7 @@ export class BullJobQueue implements JobQueue {
   }
 
   subscribe(id: string, listener: JobListener): () => void {
-    let set = this.listeners.get(id);
-    if (!set) this.listeners.set(id, (set = new Set()));
-    set.add(listener);
-    return () => {
-      set.delete(listener);
-      if (set.size === 0) this.listeners.delete(id);
-    };
+    return this.listeners.subscribe(id, listener);
   }
 
   resultsDir(id: string): string {
@@ -245,14 +241,7 @@ export class BullJobQueue implements JobQueue {
     if (!this.listeners.has(id) || !this.store) return;
     this.store.get(id).then(
       (job) => {
-        if (!job) return;
-        for (const l of this.listeners.get(id) ?? []) {
-          try {
-            l({ ...job });
-          } catch (e) {
-            this.options.log({ event: 'listener_error', job: id, error: (e as Error).message });
-          }
-        }
+        if (job) this.listeners.emit(job);
       },
       (e: unknown) => this.options.log({ event: 'redis_error', role: 'events', job: id, error: (e as Error).message }),
     );

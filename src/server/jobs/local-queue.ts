@@ -14,6 +14,7 @@ import type { Logger } from '../options.js';
 import type { ChildTask } from './child-protocol.js';
 import { etaSeconds, overallProgress } from './progress.js';
 import { JobProcessError, runInChild, type RunInChildOptions } from './run-in-child.js';
+import { JobListeners } from './listeners.js';
 import { SqliteJobStore } from './sqlite-store.js';
 import type { JobError, JobListener, JobQueue, JobRecord, JobSpec, JobStage } from './types.js';
 
@@ -56,7 +57,7 @@ export class LocalJobQueue implements JobQueue {
   private readonly store: SqliteJobStore;
   private readonly jobsDir: string;
   private readonly live = new Map<string, Live>();
-  private readonly listeners = new Map<string, Set<JobListener>>();
+  private readonly listeners: JobListeners;
   private state: 'new' | 'open' | 'closing' | 'closed' = 'new';
   private readonly execute: (task: ChildTask, options: RunInChildOptions) => Promise<void>;
   private readonly sanitize: (m: string) => string;
@@ -66,6 +67,7 @@ export class LocalJobQueue implements JobQueue {
     this.store = new SqliteJobStore(path.join(options.dataDir, 'jobs.sqlite'));
     this.execute = options.execute ?? runInChild;
     this.sanitize = options.sanitize ?? ((m) => m);
+    this.listeners = new JobListeners(options.log);
   }
 
   get ready(): boolean {
@@ -113,13 +115,7 @@ export class LocalJobQueue implements JobQueue {
   }
 
   subscribe(id: string, listener: JobListener): () => void {
-    let set = this.listeners.get(id);
-    if (!set) this.listeners.set(id, (set = new Set()));
-    set.add(listener);
-    return () => {
-      set.delete(listener);
-      if (set.size === 0) this.listeners.delete(id);
-    };
+    return this.listeners.subscribe(id, listener);
   }
 
   resultsDir(id: string): string {
@@ -240,13 +236,7 @@ export class LocalJobQueue implements JobQueue {
   }
 
   private emit(job: JobRecord): void {
-    for (const l of this.listeners.get(job.id) ?? []) {
-      try {
-        l({ ...job });
-      } catch (e) {
-        this.options.log({ event: 'listener_error', job: job.id, error: (e as Error).message });
-      }
-    }
+    this.listeners.emit(job);
   }
 }
 

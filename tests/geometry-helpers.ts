@@ -1,5 +1,5 @@
-/** Viewer test helpers: direction matrices (vtk.js layout: i, j, k axis vectors one after the other). */
-import type { Mat3, Vec3 } from '../../src/volume/types.js';
+/** Test helpers shared by the volume and viewer geometry tests: direction matrices (vtk.js layout: i, j, k axis vectors one after the other). */
+import type { Mat3, Vec3 } from '../src/volume/types.js';
 
 /** Rotation by `deg` degrees about an axis (Rodrigues), as a direction matrix (columns = the rotated axes). */
 export function rotation(axisV: Vec3, deg: number): Mat3 {
