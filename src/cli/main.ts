@@ -371,7 +371,7 @@ export async function main(argv: string[]): Promise<number> {
         const out = values.out ?? 'out/demo';
         let shown: { study: string; modelName: string };
         if (!values.model && !(await modelInstalled(defaultCardPath()))) {
-          const truth = await demoTruthCommand({ out, reason: 'the bundled default model is not installed (its ONNX file is missing: see models/default/README.md)' });
+          const truth = await demoTruthCommand({ out, reason: 'the bundled default model is not installed (its ONNX file is missing: rebuild it with models/default/recipe/README.md)' });
           process.stdout.write(json ? `${JSON.stringify(truth, null, 2)}\n` : `${renderDemoTruth(truth)}\n`);
           shown = { study: truth.study, modelName: truth.model.name };
         } else {
