@@ -21,6 +21,9 @@ import { segmentStatsFromStructure, srSourceFromDicomVolume, type MeasurementRep
 import { COMPREHENSIVE_3D_SR_STORAGE, SEGMENTATION_STORAGE, writeMeasurementReport, writeMeasurementReportFile } from '../../src/pacs/sr/write.js';
 import { fixture, ROOT, systemFile } from '../helpers.js';
 
+/** The algorithm version the committed golden report was written with (fixed: the golden checks encoding, not the card). */
+const GOLDEN_ALGORITHM_VERSION = '1.0.0';
+
 const GOLDEN_DIR = fixture('golden', 'sr');
 const GOLDEN_REPORT = join(GOLDEN_DIR, 'demo-report.dcm');
 const GOLDEN_JSON = join(GOLDEN_DIR, 'demo-report.pydicom.json');
@@ -58,7 +61,7 @@ function demoSegments(values: (s: StructureStats) => SrSegment['stats']): SrSegm
 }
 
 function input(overrides: Partial<MeasurementReportInput> = {}): MeasurementReportInput {
-  return { source, seg: SEG, segments, algorithm: { name: card.name, version: card.version }, ...FIXED, ...overrides };
+  return { source, seg: SEG, segments, algorithm: { name: card.name, version: GOLDEN_ALGORITHM_VERSION }, ...FIXED, ...overrides };
 }
 
 beforeAll(async () => {

@@ -171,7 +171,7 @@ describe('ids and file names', () => {
     for (const name of ['..%2F..%2Fjobs.sqlite', 'provenance.json.tmp', '.labels.nii.gz.1.tmp', 'labels.nii', '..%2F..%2F..%2Fstudies']) {
       const res = await s.api(`/api/jobs/job_${'0'.repeat(32)}/results/${name}`);
       expect(res.status, name).toBe(404);
-      expect((await json<{ error: { code: string; message: string } }>(res)).error.message).toMatch(/^no result file ".*"; a job's results are labels\.nii\.gz, stats\.json, stats\.csv, provenance\.json$/);
+      expect((await json<{ error: { code: string; message: string } }>(res)).error.message).toMatch(/^no result file ".*"; a job's results are labels\.nii\.gz, stats\.json, stats\.csv, provenance\.json, seg\.dcm$/);
     }
   });
 
