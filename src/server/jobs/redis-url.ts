@@ -3,7 +3,7 @@
 /** The key prefix when none is configured (BullMQ's keys are then `medseg:segment:…`, the records `medseg:job:…`). */
 export const DEFAULT_REDIS_PREFIX = 'medseg';
 
-/** `redis://user:secret@host:6379/0` → `redis://user:***@host:6379/0`; anything unparsable → a fixed placeholder. */
+/** `redis://user:secret@host:6379/0` → `redis://user:***@host:6379/0`; a URL that does not parse → the fixed text "(unparsable Redis URL)", so nothing of it can leak. */
 export function redactRedisUrl(url: string): string {
   let u: URL;
   try {
