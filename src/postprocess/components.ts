@@ -4,6 +4,7 @@
  * Written by hand: no maintained npm package labels 3-D typed arrays (the ones that exist are 2-D image tools).
  */
 import type { Vec3i } from '../volume/types.js';
+import { clearRuns, labelRuns, runComponents } from './runs.js';
 
 export type Connectivity = 6 | 18 | 26;
 
@@ -110,31 +111,35 @@ export function connectedComponents(
 
 /**
  * Keeps, for each listed label (default: every nonzero label present), only its largest connected component; other
- * components become 0. Returns the number of voxels removed per label.
+ * components become 0. Ties go to the component whose first voxel comes first in raster order. All listed labels are
+ * labelled in one union–find pass over row runs (postprocess/runs.ts), so the cost is one scan of the map plus work
+ * per run, not a voxel-by-voxel labelling per label (measured on 512×512×600 with 5 labels: ~9 s that way).
+ * Returns the number of voxels removed per listed label present in the map.
  */
 export function keepLargestComponent(
   labels: Uint8Array | Uint16Array,
   dims: Vec3i,
   options: { labels?: readonly number[] | undefined; connectivity?: Connectivity } = {},
 ): Map<number, number> {
-  const present = new Set<number>();
-  for (let i = 0; i < labels.length; i++) if (labels[i]) present.add(labels[i]!);
-  const which = options.labels ? options.labels.filter((l) => present.has(l)) : [...present].sort((a, b) => a - b);
-  const removed = new Map<number, number>();
-  let scratch: Int32Array | undefined;
-  for (const value of which) {
-    const { ids, sizes } = connectedComponents(labels, dims, (v) => v === value, options.connectivity ?? 26, scratch);
-    scratch = ids;
-    let largest = 1;
-    for (let c = 2; c < sizes.length; c++) if (sizes[c]! > sizes[largest]!) largest = c;
-    let count = 0;
-    for (let i = 0; i < labels.length; i++) {
-      if (ids[i] !== 0 && ids[i] !== largest) {
-        labels[i] = 0;
-        count++;
-      }
-    }
-    removed.set(value, count);
+  const connectivity = options.connectivity ?? 26;
+  if (connectivity !== 6 && connectivity !== 18 && connectivity !== 26) throw new RangeError(`connectivity must be 6, 18 or 26, got ${String(connectivity)}`);
+  const wanted = options.labels ? new Set(options.labels) : undefined;
+  const runs = labelRuns(labels, dims);
+  const comps = runComponents(runs, connectivity, wanted ? (l) => wanted.has(l) : undefined);
+  // Components are numbered in raster order of their first run, so a strict > keeps the first of equal sizes.
+  const best = new Map<number, number>();
+  const total = new Map<number, number>();
+  for (let c = 1; c <= comps.count; c++) {
+    const label = comps.label[c]!;
+    total.set(label, (total.get(label) ?? 0) + comps.voxels[c]!);
+    const b = best.get(label);
+    if (b === undefined || comps.voxels[c]! > comps.voxels[b]!) best.set(label, c);
   }
+  const keep = new Uint8Array(comps.count + 1);
+  for (const c of best.values()) keep[c] = 1;
+  clearRuns(labels, runs, (q) => comps.ofRun[q] !== 0 && keep[comps.ofRun[q]!] === 0);
+  const order = options.labels ? options.labels.filter((l) => best.has(l)) : [...best.keys()].sort((a, b) => a - b);
+  const removed = new Map<number, number>();
+  for (const label of order) removed.set(label, total.get(label)! - comps.voxels[best.get(label)!]!);
   return removed;
 }
