@@ -176,7 +176,11 @@ export async function runEngine(
   }
   slab = Math.min(Math.max(slab, 1), D);
   const plane = W * H;
-  const acc = new Float32Array(slab * cout * plane);
+  // Channel-last slab, [slot][y][x][c]: one tile row's C outputs land in one contiguous block instead of C rows a
+  // plane apart (C pages per row), which made accumulate ~1.6× faster on the benchmark machine (docs/benchmarks.md).
+  // finalise transposes each finished plane into the channel-major layout consumers expect.
+  const acc = new Float32Array(slab * plane * cout);
+  const planeOut = new Float32Array(cout * plane);
   const wsum = new Float32Array(slab * plane);
   const inverse = new Float64Array(plane);
 
@@ -198,6 +202,10 @@ export async function runEngine(
     const zIdx = axisIndices(tile.d - padBefore[0] - context[0], iD, D, padMode);
     const yIdx = axisIndices(tile.h - padBefore[1] - context[1], iH, H, padMode);
     const xIdx = axisIndices(tile.w - padBefore[2] - context[2], iW, W, padMode);
+    // Interior tiles (no padding along x) copy whole rows.
+    const x0 = xIdx[0]!;
+    let xContiguous = x0 >= 0;
+    for (let x = 1; x < iW && xContiguous; x++) xContiguous = xIdx[x] === x0 + x;
     for (let c = 0; c < cin; c++) {
       const src = input.channels[c]!;
       let o = (b * cin + c) * tileIn;
@@ -211,6 +219,10 @@ export async function runEngine(
             continue;
           }
           const row = sz * plane + sy * W;
+          if (xContiguous) {
+            for (let x = 0, sx = row + x0; x < iW; x++, o++, sx++) inputBuf[o] = src[sx]!;
+            continue;
+          }
           for (let x = 0; x < iW; x++, o++) {
             const sx = xIdx[x]!;
             inputBuf[o] = sx < 0 ? padValue : src[row + sx]!;
@@ -282,14 +294,18 @@ export async function runEngine(
 
   function finalise(z: number): void {
     const slot = z % slab;
-    const values = acc.subarray(slot * cout * plane, (slot + 1) * cout * plane);
+    const values = acc.subarray(slot * plane * cout, (slot + 1) * plane * cout);
     const w = wsum.subarray(slot * plane, (slot + 1) * plane);
     for (let p = 0; p < plane; p++) inverse[p] = w[p]! > 0 ? 1 / w[p]! : 0;
-    for (let c = 0; c < cout; c++) {
-      const o = c * plane;
-      for (let p = 0; p < plane; p++) values[o + p] = values[o + p]! * inverse[p]!;
+    // Transpose in blocks of pixels that stay in cache, so both the reads and the writes are sequential runs.
+    for (let p0 = 0; p0 < plane; p0 += 1024) {
+      const p1 = Math.min(plane, p0 + 1024);
+      for (let c = 0; c < cout; c++) {
+        const o = c * plane;
+        for (let p = p0, k = p0 * cout + c; p < p1; p++, k += cout) planeOut[o + p] = values[k]! * inverse[p]!;
+      }
     }
-    consumer.plane(z, values);
+    consumer.plane(z, planeOut);
     values.fill(0);
     w.fill(0);
   }
@@ -341,9 +357,10 @@ export function flipInto(src: Float32Array, dst: Float32Array, count: number, sh
 }
 
 /**
- * Adds weights × one tile's output (batch item b, channels-first [cout][oD][oH][oW]) into the slab ring and the
- * weights into the weight ring. A module-level function over plain arguments so V8 keeps everything in registers;
- * channels are the outer loop so the tile output is read sequentially.
+ * Adds weights × one tile's output (batch item b, channels-first [cout][oD][oH][oW]) into the channel-last slab ring
+ * ([slot][y][x][cout]) and the weights into the weight ring ([slot][y][x]). A module-level function over plain
+ * arguments so V8 keeps everything in registers. Per tile row, each channel's output row is read sequentially and
+ * written with stride cout into one contiguous block of the slab.
  */
 function accumulateTile(
   acc: Float32Array,
@@ -374,15 +391,17 @@ function accumulateTile(
     }
   }
   const tileOut = oD! * oH! * oW!;
-  for (let c = 0; c < cout; c++) {
-    const outBase = (b * cout + c) * tileOut;
-    for (let z = za; z < zb; z++) {
-      const slotBase = (((z0! + z) % slab) * cout + c) * plane;
-      for (let y = ya; y < yb; y++) {
-        const wRow = (z * oH! + y) * oW!;
-        const dst = slotBase + (y0! + y) * W! + x0! - wRow;
-        if (scale === 1) for (let x = wRow + xa, e = wRow + xb; x < e; x++) acc[dst + x] = acc[dst + x]! + weights[x]! * out[outBase + x]!;
-        else for (let x = wRow + xa, e = wRow + xb; x < e; x++) acc[dst + x] = acc[dst + x]! + weights[x]! * out[outBase + x]! * scale;
+  const outBase = b * cout * tileOut;
+  for (let z = za; z < zb; z++) {
+    const slotBase = ((z0! + z) % slab) * plane;
+    for (let y = ya; y < yb; y++) {
+      const wRow = (z * oH! + y) * oW!;
+      const rowStart = (slotBase + (y0! + y) * W! + x0! + xa) * cout;
+      for (let c = 0; c < cout; c++) {
+        const src = outBase + c * tileOut;
+        let k = rowStart + c;
+        if (scale === 1) for (let x = wRow + xa, e = wRow + xb; x < e; x++, k += cout) acc[k] = acc[k]! + weights[x]! * out[src + x]!;
+        else for (let x = wRow + xa, e = wRow + xb; x < e; x++, k += cout) acc[k] = acc[k]! + weights[x]! * out[src + x]! * scale;
       }
     }
   }
