@@ -1,9 +1,9 @@
 /**
  * One DICOM file → DicomInstance: identifying tags, pixel format, and per-frame geometry (LPS, mm) from classic
  * tags, enhanced multi-frame functional groups or an RT Dose GridFrameOffsetVector. Pixel data is not read here:
- * only its location, so a folder of thousands of slices is indexed by reading each file's first 64 KiB.
+ * only its location, so a folder of thousands of slices is indexed by reading each file's first 64 KiB (one read).
  */
-import { promises as fsp } from 'node:fs';
+import { closeSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
 import dicomParser, { type DataSet } from 'dicom-parser';
 import { InputFileError } from '../../errors.js';
 import { cross, normalize } from '../../volume/geometry.js';
@@ -121,21 +121,34 @@ export function parseDicomBytes(bytes: Buffer, file: string, untilPixelData: boo
   }
 }
 
+/** Reused for every header's first read (allocated once, not zero-filled): instances copy what they keep. */
+let headBuffer: Buffer | undefined;
+
 /**
- * Reads the header of one DICOM file (the first 64 KiB, or the whole file when its header is longer or the
- * dataset is deflated).
+ * Reads the header of one DICOM file: one `pread` of its first 64 KiB into a shared buffer, or the whole file when
+ * its header is longer or the dataset is deflated.
+ * The I/O is synchronous on purpose: a header read is a few µs from the page cache, while async stat/open/read/close
+ * cost four thread-pool round trips per file (the 300-file benchmark's scan took 74–87 ms with them, 44–58 ms
+ * without, most of that now parsing; docs/benchmarks.md, IO). scanDicom yields to the event loop between batches.
  * @throws InputFileError FILE_NOT_FOUND, EMPTY_FILE, NOT_DICOM, INVALID_HEADER, TRUNCATED_FILE.
  */
 export async function readDicomInstance(file: string): Promise<DicomInstance> {
-  const st = await requireNonEmptyFile(file);
-  const fh = await fsp.open(file, 'r');
-  let bytes: Buffer;
+  let fd: number;
   try {
-    const n = Math.min(st.size, HEAD_BYTES);
-    bytes = Buffer.alloc(n);
-    await fh.read(bytes, 0, n, 0);
-    let parsed: { ds: DataSet; noMeta: boolean } | undefined;
-    if (n < st.size) {
+    fd = openSync(file, 'r');
+  } catch (e) {
+    await requireNonEmptyFile(file); // throws the typed error for a missing or unreadable file
+    throw e;
+  }
+  let parsed: { ds: DataSet; noMeta: boolean } | undefined;
+  let size: number;
+  try {
+    const st = fstatSync(fd);
+    size = st.size;
+    if (st.isDirectory() || size === 0) await requireNonEmptyFile(file); // throws UNSUPPORTED_FORMAT / EMPTY_FILE
+    if (size > HEAD_BYTES) {
+      headBuffer ??= Buffer.allocUnsafe(HEAD_BYTES);
+      const bytes = headBuffer.subarray(0, readSync(fd, headBuffer, 0, HEAD_BYTES, 0));
       try {
         parsed = parseDicomBytes(bytes, file, true);
         if (str(parsed.ds, TAG.TransferSyntaxUID) === DEFLATED_LE || !parsed.ds.elements[TAG.PixelData]) parsed = undefined;
@@ -144,19 +157,16 @@ export async function readDicomInstance(file: string): Promise<DicomInstance> {
         parsed = undefined;
       }
     }
-    if (!parsed) {
-      bytes = await fsp.readFile(file);
-      parsed = parseDicomBytes(bytes, file, true);
-    }
-    try {
-      return instanceFromDataSet(parsed.ds, file, st.size, parsed.noMeta);
-    } catch (e) {
-      if (e instanceof InputFileError) throw e;
-      // dicom-parser's accessors throw plain strings on elements that run past the buffer
-      throw new InputFileError('INVALID_HEADER', file, `malformed DICOM element (${describeError(e)})`, { cause: e });
-    }
+    parsed ??= parseDicomBytes(readFileSync(fd), file, true);
   } finally {
-    await fh.close();
+    closeSync(fd);
+  }
+  try {
+    return instanceFromDataSet(parsed.ds, file, size, parsed.noMeta);
+  } catch (e) {
+    if (e instanceof InputFileError) throw e;
+    // dicom-parser's accessors throw plain strings on elements that run past the buffer
+    throw new InputFileError('INVALID_HEADER', file, `malformed DICOM element (${describeError(e)})`, { cause: e });
   }
 }
 

@@ -10,6 +10,7 @@ import { allocateVoxels, smallestExactType, VOXEL_CONSTRUCTORS } from '../../vol
 import type { DicomInstance } from './instance.js';
 import { FrameReader, frameBytes, storedVoxelType } from './pixels.js';
 import type { DicomSeries, SliceRef } from './series.js';
+import { maskAddScratch } from './simd.js';
 import { stackGeometry, type StackGeometry, type StackGeometryOptions } from './series-geometry.js';
 
 export interface LoadSeriesOptions extends StackGeometryOptions {
@@ -164,7 +165,16 @@ export async function loadSeriesVolume(series: DicomSeries, options: LoadSeriesO
   const needsPass = convert.mask !== undefined || convert.invertSum !== undefined || convert.rescale || (integerOut && !direct);
   let lo = Infinity;
   let hi = -Infinity;
-  // Several frames in flight: file reads run in libuv's pool while the main thread converts finished frames.
+  // 16-bit values converted in place by (v & mask) + intercept, slope 1 (e.g. uint16 with BitsStored 12 and intercept
+  // −1024 → int16, most CT; or just the BitsStored mask): a WASM SIMD kernel, ~15× faster than convertFrame's loop.
+  const simd =
+    needsPass && direct && planeBytes === 2 * plane && !convert.mask?.signed && convert.invertSum === undefined && params.every((p) => p.slope === 1)
+      ? maskAddScratch(planeBytes)
+      : undefined;
+  const mask = convert.mask ? 2 ** convert.mask.bits - 1 : 0xffff;
+  // Several frames in flight: native frames are read straight into the volume in libuv's thread pool (which also
+  // takes the page faults of the fresh volume memory, ~2/3 of a load's time on the benchmark VM) while the main
+  // thread converts the frames already read, each while it is still in the CPU cache.
   let next = 0;
   const worker = async () => {
     const reader = new FrameReader();
@@ -174,7 +184,14 @@ export async function loadSeriesVolume(series: DicomSeries, options: LoadSeriesO
         const k = next++;
         const s = geo.sorted[k]!;
         const view: IntArray = stored ? (stored.subarray(k * plane, (k + 1) * plane) as IntArray) : scratch!;
-        await reader.readFrame(s.instance, s.frame, new Uint8Array(view.buffer, view.byteOffset, planeBytes));
+        const bytes = new Uint8Array(view.buffer, view.byteOffset, planeBytes);
+        await reader.readFrame(s.instance, s.frame, bytes);
+        if (simd) {
+          simd.bytes.set(bytes); // synchronous from here to the next await: the workers share the one scratch
+          simd.maskAdd(mask, params[k]!.inter);
+          bytes.set(simd.bytes);
+          continue;
+        }
         if (!needsPass) continue;
         const [a, b] = convertFrame(view, out.subarray(k * plane, (k + 1) * plane), params[k]!, convert, integerOut && !direct);
         if (integerOut && !direct) {
@@ -183,8 +200,11 @@ export async function loadSeriesVolume(series: DicomSeries, options: LoadSeriesO
           hi = Math.max(hi, a * slope + inter, b * slope + inter);
         }
       }
+    } catch (e) {
+      next = nz; // the other workers stop after their current frame
+      throw e;
     } finally {
-      await reader.close();
+      reader.close();
     }
   };
   await Promise.all(Array.from({ length: Math.min(READS_IN_FLIGHT, nz) }, worker));

@@ -3,7 +3,7 @@
  * parse of the whole file); deflated and encapsulated data are parsed with dicom-parser once per file (the last
  * parsed file is cached, so the frames of a multi-frame file are parsed once) and decoded with the codecs.
  */
-import { promises as fsp } from 'node:fs';
+import { closeSync, openSync, promises as fsp, read } from 'node:fs';
 import dicomParser, { type DataSet } from 'dicom-parser';
 import { InputFileError, SegError } from '../../errors.js';
 import type { VoxelType } from '../../volume/types.js';
@@ -36,9 +36,14 @@ export function frameBytes(inst: DicomInstance): number {
   return inst.rows * inst.columns * inst.samplesPerPixel * (inst.bitsAllocated / 8);
 }
 
-/** Reads frames, keeping one open file handle and one parsed dataset at a time. Call close() when done. */
+/**
+ * Reads frames, keeping one open file and one parsed dataset at a time. Call close() when done.
+ * A native frame is one positioned read (pread) straight into the caller's buffer, in libuv's thread pool; the file
+ * is opened and closed synchronously (µs each), which saves two of the three thread-pool round trips per file that
+ * an async open/read/close costs (docs/benchmarks.md, IO).
+ */
 export class FrameReader {
-  private handle: { file: string; fh: fsp.FileHandle } | undefined;
+  private handle: { file: string; fd: number } | undefined;
   private parsed: { file: string; ds: DataSet } | undefined;
 
   /**
@@ -54,8 +59,8 @@ export class FrameReader {
       if (loc.length < n * inst.numberOfFrames) {
         throw new InputFileError('TRUNCATED_FILE', inst.file, `Pixel Data has ${loc.length} bytes but ${inst.numberOfFrames} frame(s) of ${inst.columns}×${inst.rows}×${inst.bitsAllocated} bits need ${n * inst.numberOfFrames}`);
       }
-      const fh = await this.open(inst.file);
-      const { bytesRead } = await fh.read(target, 0, n, loc.offset + frame * n);
+      const fd = this.open(inst.file);
+      const bytesRead = await new Promise<number>((resolve, reject) => read(fd, target, 0, n, loc.offset + frame * n, (e, got) => (e ? reject(e) : resolve(got))));
       if (bytesRead < n) throw new InputFileError('TRUNCATED_FILE', inst.file, `ends inside the pixel data of frame ${frame + 1}`);
       if (loc.bigEndian) swapInPlace(target, inst.bitsAllocated);
       return;
@@ -83,17 +88,18 @@ export class FrameReader {
     target.set(bytes);
   }
 
-  async close(): Promise<void> {
-    await this.handle?.fh.close();
+  close(): void {
+    if (this.handle) closeSync(this.handle.fd);
     this.handle = undefined;
     this.parsed = undefined;
   }
 
-  private async open(file: string): Promise<fsp.FileHandle> {
-    if (this.handle?.file === file) return this.handle.fh;
-    await this.handle?.fh.close();
-    this.handle = { file, fh: await fsp.open(file, 'r') };
-    return this.handle.fh;
+  private open(file: string): number {
+    if (this.handle?.file === file) return this.handle.fd;
+    if (this.handle) closeSync(this.handle.fd);
+    this.handle = undefined; // not left pointing at a closed fd if the open below throws
+    this.handle = { file, fd: openSync(file, 'r') };
+    return this.handle.fd;
   }
 
   private async parse(file: string): Promise<DataSet> {
