@@ -11,24 +11,31 @@
  * 1.4×1.4×2 mm (the same anatomy).
  *
  * Measured, in one child, after a warm-up: (a) the baseline, one plain counting loop over the voxels
- * (`counts[data[n]]++`); (b) postprocessing + statistics as `medseg segment` will run them: removeSmallIslands
+ * (`counts[data[n]]++`); (b) postprocessing + statistics as `medseg segment` will run them: keepLargestComponent
+ * (the 12 single-structure labels: not the vertebrae or lesions; 26-connectivity), removeSmallIslands
  * (200 mm³, all labels, 26-connectivity), fillHoles (all labels), labelStatistics (all labels, lesion label 14, no
  * image), each on a fresh copy of the map (the copy is not timed); (c) the same statistics with an int16 image on
  * the grid (intensity statistics), and the building blocks alone (run-length pass, surface areas). Baseline and
  * pipeline reps alternate so that drift hits both. Ratio = median pipeline time / median counting loop; target ≤ 10.
  * Peak memory: a separate child runs the pipeline once in place and reports its peak RSS minus the peak with the
  * label map generated (the pipeline's own memory).
+ *
+ * Then (bench/segment-stages.ts) the share of the whole `medseg segment` command each stage takes on the demo study
+ * (DICOM and NIfTI inputs, bundled default model, a fresh process per rep), against the same run's session.run time
+ * and start-up baselines.
  */
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { labelStatistics } from '../src/measure/stats.js';
 import { surfaceAreasFromRuns } from '../src/measure/surface.js';
 import { fillHoles } from '../src/postprocess/holes.js';
+import { keepLargestComponent } from '../src/postprocess/components.js';
 import { removeSmallIslands } from '../src/postprocess/islands.js';
 import { labelRuns } from '../src/postprocess/runs.js';
 import type { LabelVolume, Mat3, Vec3, Vec3i, Volume } from '../src/volume/types.js';
 import { lastJsonLine, runTsChild, vmHwmKiB } from './lib/proc.js';
 import { fmt, markdownTable, median } from './lib/stats.js';
+import { runSegmentStages } from './segment-stages.js';
 
 const SELF = fileURLToPath(import.meta.url);
 const MB = 1e6;
@@ -135,9 +142,13 @@ function countingLoop(data: Uint8Array): number {
 }
 
 const names = new Map(MEASURE_NAMES.map((n, i) => [i + 1, n]));
+const ORGAN_LABELS = MEASURE_NAMES.map((_, i) => i + 1).filter((l) => l !== LESION && l !== 7); // 7: 20 separate vertebrae
 
 /** The pipeline under test, in place. Returns per-step ms. */
-function pipeline(labels: LabelVolume, image?: Volume): { islandsMs: number; holesMs: number; statsMs: number; totalMs: number; removedVoxels: number; filledVoxels: number; structures: number; lesions: number } {
+function pipeline(labels: LabelVolume, image?: Volume): { largestMs: number; islandsMs: number; holesMs: number; statsMs: number; totalMs: number; removedVoxels: number; filledVoxels: number; structures: number; lesions: number } {
+  const tl = performance.now();
+  // Organs are single structures (the default model's card keeps their largest component); lesions are many.
+  const largest = keepLargestComponent(labels.data, labels.dims, { labels: ORGAN_LABELS });
   const t0 = performance.now();
   const islands = removeSmallIslands(labels, { minVolumeMm3: 200 });
   const t1 = performance.now();
@@ -146,11 +157,12 @@ function pipeline(labels: LabelVolume, image?: Volume): { islandsMs: number; hol
   const stats = labelStatistics(labels, { names, lesionLabels: [LESION], image });
   const t3 = performance.now();
   return {
+    largestMs: t0 - tl,
     islandsMs: t1 - t0,
     holesMs: t2 - t1,
     statsMs: t3 - t2,
-    totalMs: t3 - t0,
-    removedVoxels: islands.reduce((a, b) => a + b.removedVoxels, 0),
+    totalMs: t3 - tl,
+    removedVoxels: islands.reduce((a, b) => a + b.removedVoxels, 0) + [...largest.values()].reduce((a, b) => a + b, 0),
     filledVoxels: holes.reduce((a, b) => a + b.filledVoxels, 0),
     structures: stats.structures.length,
     lesions: stats.lesions.length,
@@ -270,9 +282,10 @@ export async function runMeasureSection(ctx: SectionContext) {
   ctx.log('measure: memory child…');
   const memory = lastJsonLine<MemoryChildResult>(await runTsChild(SELF, ['memory', JSON.stringify({ quick, reps })]), 'measure memory child');
   const base = median(time.countingMs);
-  const med = (k: 'islandsMs' | 'holesMs' | 'statsMs' | 'totalMs') => median(time.pipeline.map((p) => p[k]));
+  const med = (k: 'largestMs' | 'islandsMs' | 'holesMs' | 'statsMs' | 'totalMs') => median(time.pipeline.map((p) => p[k]));
   const rows: [string, number][] = [
     ['(a) counting loop `counts[data[n]]++` (baseline)', base],
+    ['keepLargestComponent (12 organ labels)', med('largestMs')],
     ['removeSmallIslands (200 mm³, all labels)', med('islandsMs')],
     ['fillHoles (all labels)', med('holesMs')],
     ['labelStatistics (14 labels, surfaces, lesions; no image)', med('statsMs')],
@@ -286,6 +299,7 @@ export async function runMeasureSection(ctx: SectionContext) {
     rows.map(([name, ms]) => {
       const all =
         name.startsWith('(a)') ? time.countingMs
+        : name.startsWith('keep') ? time.pipeline.map((p) => p.largestMs)
         : name.startsWith('remove') ? time.pipeline.map((p) => p.islandsMs)
         : name.startsWith('fill') ? time.pipeline.map((p) => p.holesMs)
         : name.startsWith('labelStatistics (') ? time.pipeline.map((p) => p.statsMs)
@@ -308,7 +322,8 @@ export async function runMeasureSection(ctx: SectionContext) {
     [[`${time.dims.join('×')} uint8 (${fmt(memory.labelBytes / MB)} MB)`, fmt((memory.rssIdleKiB * 1024) / MB), fmt((memory.rssWithLabelsKiB * 1024) / MB), fmt((memory.rssPeakKiB * 1024) / MB), fmt(pipelineMB), fmt((pipelineMB * MB) / memory.labelBytes, 2)]],
     ['l', 'r', 'r', 'r', 'r', 'r'],
   );
-  return { section: 'measure', quick, reps, time, memory, ratio, targets, table, targetTable, memoryTable };
+  const segment = await runSegmentStages(ctx);
+  return { section: 'measure', quick, reps, time, memory, ratio, targets, table, targetTable, memoryTable, segment };
 }
 
 // Child entry point.

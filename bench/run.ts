@@ -7,7 +7,9 @@
  *               512×512×300/600 CT (MEDSEG_BENCH_INFERENCE=quick: smaller volumes); see bench/inference.ts.
  *   measure     postprocessing (islands, holes) + statistics (volumes, surfaces, lesions) of a 512×512×600 label map
  *               with 14 labels against a plain counting loop, and its peak memory (MEDSEG_BENCH_MEASURE=quick:
- *               256×256×300); see bench/measure.ts.
+ *               256×256×300); the share of the whole `medseg segment` command each stage takes on the demo study
+ *               (DICOM and NIfTI, default model; MEDSEG_BENCH_SEGMENT=skip leaves it out); see bench/measure.ts and
+ *               bench/segment-stages.ts.
  *   pacs        SEG encode/decode time, peak memory and file size of a 512×512×300 CT with 14 segments against raw reads
  *               and medseg's DICOM load of the source series; the demo study's round trip through a real Orthanc
  *               (retrieve → segment → store) by stage against a bare WADO-RS retrieve and STOW-RS; see bench/pacs.ts.
@@ -27,6 +29,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runInferenceSection } from './inference.js';
 import { runMeasureSection } from './measure.js';
+import { segmentStagesSummary } from './segment-stages.js';
 import { runPacsSection } from './pacs.js';
 import { runServerSection } from './server.js';
 import { runViewerSection } from './viewer.js';
@@ -110,6 +113,8 @@ const SECTIONS: Record<string, (ctx: SectionContext) => Promise<SectionReport>> 
       r.memoryTable,
       '',
       r.targetTable,
+      '',
+      segmentStagesSummary(r.segment),
     ].join('\n');
     return { result: r, summary };
   },
