@@ -10,7 +10,7 @@ import { allocateVoxels, smallestExactType, VOXEL_CONSTRUCTORS } from '../../vol
 import type { DicomInstance } from './instance.js';
 import { FrameReader, frameBytes, storedVoxelType } from './pixels.js';
 import type { DicomSeries, SliceRef } from './series.js';
-import { maskAddScratch } from './simd.js';
+import { simd16Scratch } from './simd.js';
 import { stackGeometry, type StackGeometry, type StackGeometryOptions } from './series-geometry.js';
 
 export interface LoadSeriesOptions extends StackGeometryOptions {
@@ -35,6 +35,17 @@ export interface DicomVolume {
 type IntArray = Int8Array | Uint8Array | Int16Array | Uint16Array | Int32Array | Uint32Array;
 
 const READS_IN_FLIGHT = 4;
+
+/** Integer voxel types by byte width: [signed, unsigned]. */
+const SAME_WIDTH: Record<number, [VoxelType, VoxelType]> = { 1: ['int8', 'uint8'], 2: ['int16', 'uint16'], 4: ['int32', 'uint32'] };
+const TYPE_RANGE: Partial<Record<VoxelType, [number, number]>> = {
+  int8: [-128, 127],
+  uint8: [0, 255],
+  int16: [-32768, 32767],
+  uint16: [0, 65535],
+  int32: [-(2 ** 31), 2 ** 31 - 1],
+  uint32: [0, 2 ** 32 - 1],
+};
 
 interface FrameConversion {
   /** BitsStored < BitsAllocated: mask unused high bits, or sign-extend from bit BitsStored−1 (PS3.5 §8). */
@@ -69,6 +80,18 @@ function convertFrame(view: IntArray, out: VoxelArray, { slope, inter }: { slope
       for (let i = 0; i < n; i++) out[i] = ((view[i]! << sh) >> sh) * slope + inter;
       return [NaN, NaN];
     }
+  }
+  if (track && c.rescale && !c.mask && c.invertSum === undefined) {
+    // The optimistic in-place rescale (signed 16-bit CT with an intercept): rescale and range in one pass.
+    let lo = Infinity;
+    let hi = -Infinity;
+    for (let i = 0; i < n; i++) {
+      const v = view[i]!;
+      if (v < lo) lo = v;
+      if (v > hi) hi = v;
+      out[i] = v * slope + inter;
+    }
+    return [lo, hi];
   }
   const shift = c.mask ? 32 - c.mask.bits : 0;
   const andMask = c.mask && !c.mask.signed ? 2 ** c.mask.bits - 1 : -1;
@@ -154,23 +177,33 @@ export async function loadSeriesVolume(series: DicomSeries, options: LoadSeriesO
     const t = smallestExactType(Math.min(...ends), Math.max(...ends), true);
     if (VOXEL_CONSTRUCTORS[t].BYTES_PER_ELEMENT === VOXEL_CONSTRUCTORS[storedType].BYTES_PER_ELEMENT) direct = t;
   }
+  // Slope-1 integer rescales whose worst case does not fit the stored width (signed 16-bit CT with intercept −1024,
+  // as many scanners write it) are converted in place anyway, optimistically: v + intercept wraps modulo 2^bits into
+  // a view of the stored width while the same pass tracks the actual range. Real scans almost always fit; when one
+  // does not, the wrap is undone exactly and the values are widened (one pass instead of a range scan and a rescale).
+  let wrap: VoxelType | undefined;
+  if (integral && !identity && direct === undefined && params.every((p) => p.slope === 1)) {
+    const worstMin = Math.min(...params.map((p) => storedMin + p.inter));
+    wrap = SAME_WIDTH[VOXEL_CONSTRUCTORS[storedType].BYTES_PER_ELEMENT]![worstMin < 0 ? 0 : 1];
+  }
   const integerOut = identity || integral;
   const stored = integerOut ? (allocateVoxels(storedType, plane * nz) as IntArray) : undefined;
-  const out: VoxelArray = stored ? (direct ? new VOXEL_CONSTRUCTORS[direct](stored.buffer as ArrayBuffer, 0, stored.length) : stored) : allocateVoxels(floatType, plane * nz);
+  const inPlace = direct ?? wrap;
+  const out: VoxelArray = stored ? (inPlace ? new VOXEL_CONSTRUCTORS[inPlace](stored.buffer as ArrayBuffer, 0, stored.length) : stored) : allocateVoxels(floatType, plane * nz);
   const convert: FrameConversion = {
     mask: first.bitsStored < first.bitsAllocated ? { bits: first.bitsStored, signed } : undefined,
     invertSum: invert ? storedMax + storedMin : undefined,
-    rescale: !identity && (direct !== undefined || !integerOut),
+    rescale: !identity && (inPlace !== undefined || !integerOut),
   };
   const needsPass = convert.mask !== undefined || convert.invertSum !== undefined || convert.rescale || (integerOut && !direct);
   let lo = Infinity;
   let hi = -Infinity;
   // 16-bit values converted in place by (v & mask) + intercept, slope 1 (e.g. uint16 with BitsStored 12 and intercept
   // −1024 → int16, most CT; or just the BitsStored mask): a WASM SIMD kernel, ~15× faster than convertFrame's loop.
-  const simd =
-    needsPass && direct && planeBytes === 2 * plane && !convert.mask?.signed && convert.invertSum === undefined && params.every((p) => p.slope === 1)
-      ? maskAddScratch(planeBytes)
-      : undefined;
+  // The optimistic wrap path without a mask gets the kernel that also tracks the range (signed 16-bit CT).
+  const simdCandidate = planeBytes === 2 * plane && convert.invertSum === undefined && params.every((p) => p.slope === 1);
+  const simd = needsPass && direct && simdCandidate && !convert.mask?.signed ? simd16Scratch(planeBytes) : undefined;
+  const simdRange = wrap && simdCandidate && !convert.mask ? simd16Scratch(planeBytes) : undefined;
   const mask = convert.mask ? 2 ** convert.mask.bits - 1 : 0xffff;
   // Several frames in flight: native frames are read straight into the volume in libuv's thread pool (which also
   // takes the page faults of the fresh volume memory, ~2/3 of a load's time on the benchmark VM) while the main
@@ -192,6 +225,15 @@ export async function loadSeriesVolume(series: DicomSeries, options: LoadSeriesO
           bytes.set(simd.bytes);
           continue;
         }
+        if (simdRange) {
+          simdRange.bytes.set(bytes);
+          const inter = params[k]!.inter;
+          const [a, b] = simdRange.rangeAdd(inter, signed);
+          bytes.set(simdRange.bytes);
+          lo = Math.min(lo, a + inter);
+          hi = Math.max(hi, b + inter);
+          continue;
+        }
         if (!needsPass) continue;
         const [a, b] = convertFrame(view, out.subarray(k * plane, (k + 1) * plane), params[k]!, convert, integerOut && !direct);
         if (integerOut && !direct) {
@@ -210,7 +252,17 @@ export async function loadSeriesVolume(series: DicomSeries, options: LoadSeriesO
   await Promise.all(Array.from({ length: Math.min(READS_IN_FLIGHT, nz) }, worker));
 
   let data: VoxelArray = out;
-  if (integerOut && !direct && !identity) data = rescaleIntegers(stored!, params, plane, lo, hi);
+  if (wrap) {
+    const [min, max] = TYPE_RANGE[wrap]!;
+    if (lo < min || hi > max) {
+      // Undo the wrapped add: stored ≡ out − intercept (mod 2^bits), and the stored type holds every cleaned value.
+      for (let k = 0; k < nz; k++) {
+        const inter = params[k]!.inter;
+        for (let n = k * plane; n < (k + 1) * plane; n++) stored![n] = out[n]! - inter;
+      }
+      data = rescaleIntegers(stored!, params, plane, lo, hi);
+    }
+  } else if (integerOut && !direct && !identity) data = rescaleIntegers(stored!, params, plane, lo, hi);
   if (geo.nonUniform) data = resampleAlongK(data, plane, geo.positionsMm, geo.spacing[2]);
   const dims = [nx, ny, data.length / plane] as const;
   let volume: Volume;
