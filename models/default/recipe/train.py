@@ -9,6 +9,9 @@ Recipe (nnU-Net-like, scaled down for 2 CPU cores): U-Net with two 3x3(x3) conv 
 level, strided max-pool down, transposed-conv up, 1x1 head; loss = cross-entropy + soft Dice over the foreground
 classes (batch Dice); AdamW with linear warm-up and cosine decay; patches centred on a lesion voxel, a foreground
 voxel or anywhere; intensity augmentation (noise, HU shift, contrast) only: no flips, left and right are anatomy.
+A model config may set "precision": {"bf16From": n}: from iteration n on, the forward pass runs under CPU bfloat16
+autocast (weights, optimiser state and loss stay float32); on CPUs with AVX-512 BF16 this is about 1.4x faster per
+iteration, which is what let the 3-D run continue past its first 6000 float32 iterations on 2 cores.
 
 Usage: /usr/bin/python3 models/default/recipe/train.py --model 3d --data scratch/train-data --work scratch/train-3d
        (then export.py). Deterministic for a seed on one machine (torch CPU kernels with fixed threads).
@@ -213,6 +216,7 @@ def main():
         with open(log_path, 'w') as f:
             f.writelines(kept)
     log = open(log_path, 'a')
+    bf16_from = cfg.get('precision', {}).get('bf16From', math.inf)
     t_start = time.time()
     net.train()
     for it in range(start, iterations):
@@ -220,7 +224,9 @@ def main():
         x = torch.from_numpy(np.stack([b[0] for b in batch]))
         y = torch.from_numpy(np.stack([b[1] for b in batch]))
         opt.zero_grad(set_to_none=True)
-        loss, ce, dice = loss_fn(net(x), y, config['classes'])
+        with torch.autocast('cpu', dtype=torch.bfloat16, enabled=it >= bf16_from):
+            logits = net(x)
+        loss, ce, dice = loss_fn(logits.float(), y, config['classes'])
         loss.backward()
         torch.nn.utils.clip_grad_norm_(net.parameters(), 12)
         opt.step()
