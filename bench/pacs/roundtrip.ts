@@ -16,7 +16,7 @@ import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { defaultCardPath, prepareSegmentModel, type PreparedModel } from '../../src/cli/segment.js';
+import { defaultCardPath, prepareSegmentModel, type PreparedModel } from '../../src/workflows/segment.js';
 import { readDicomVolume } from '../../src/io/dicom/index.js';
 import { DicomWebClient } from '../../src/pacs/dicomweb/index.js';
 import { segmentStudyOnPacs, type PacsSegmentResult } from '../../src/pacs/segment-study.js';

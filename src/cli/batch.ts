@@ -25,8 +25,8 @@ import { SegError } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic-write.js';
 import { statInput } from '../io/file-errors.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
-import { readProvenance } from './provenance.js';
-import { prepareSegmentModel, segmentCommand, type SegmentCommandOptions } from './segment.js';
+import { readProvenance } from '../workflows/provenance.js';
+import { prepareSegmentModel, segmentCommand, type SegmentCommandOptions } from '../workflows/segment.js';
 
 export interface BatchStudy {
   /** Folder name under the output folder: unique, filesystem-safe. */

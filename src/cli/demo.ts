@@ -7,11 +7,11 @@ import { existsSync, promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SegError } from '../errors.js';
-import { evaluateCommand } from './evaluate.js';
+import { evaluateCommand } from '../workflows/evaluate.js';
 import { readModelCardSpec } from '../inference/card.js';
 import type { DemoOptions } from '../server/demo.js';
-import { defaultCardPath, segmentCommand, type SegmentCommandOptions, type SegmentSummary } from './segment.js';
-import { statsCommand } from './stats.js';
+import { defaultCardPath, segmentCommand, type SegmentCommandOptions, type SegmentSummary } from '../workflows/segment.js';
+import { statsCommand } from '../workflows/stats.js';
 
 /** The bundled demo study, relative to the package root. */
 export const DEMO_STUDY = 'fixtures/demo';

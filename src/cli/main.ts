@@ -223,7 +223,7 @@ export async function main(argv: string[]): Promise<number> {
     switch (command) {
       case 'info': {
         if (rest.length === 0) return fail('info needs a file or folder', EXIT.usage, json);
-        const { buildInfo, renderInfo } = await import('./info.js');
+        const { buildInfo, renderInfo } = await import('../workflows/info.js');
         const report = await buildInfo(rest);
         process.stdout.write(json ? `${JSON.stringify(report, null, 2)}\n` : `${renderInfo(report)}\n`);
         return EXIT.ok;
@@ -236,7 +236,7 @@ export async function main(argv: string[]): Promise<number> {
         if (volumeIndex !== undefined && !(Number.isInteger(volumeIndex) && volumeIndex >= 0)) {
           return fail(`--volume must be a whole number ≥ 0, got "${values.volume}"`, EXIT.usage, json);
         }
-        const { convertScan } = await import('./convert.js');
+        const { convertScan } = await import('../workflows/convert.js');
         const result = await convertScan(rest.slice(0, -1), output, {
           seriesId: values.series,
           volumeIndex,
@@ -266,7 +266,7 @@ export async function main(argv: string[]): Promise<number> {
         const onSigint = () => abort.abort();
         process.once('SIGINT', onSigint);
         const { batchCommand, renderBatchSummary } = await import('./batch.js');
-        const { renderSegmentSummary, segmentCommand } = await import('./segment.js');
+        const { renderSegmentSummary, segmentCommand } = await import('../workflows/segment.js');
         const common = {
           model: values.model,
           out: values.out,
@@ -298,7 +298,7 @@ export async function main(argv: string[]): Promise<number> {
         if (labels && labels.some((l) => !(Number.isInteger(l) && l >= 1))) return fail(`--labels must be whole numbers ≥ 1 separated by commas, got "${values.labels}"`, EXIT.usage, json);
         const percentile = values.percentile === undefined ? undefined : Number(values.percentile);
         if (percentile !== undefined && !(percentile >= 0 && percentile <= 100)) return fail(`--percentile must be between 0 and 100, got "${values.percentile}"`, EXIT.usage, json);
-        const { evaluateCommand, renderEvaluation } = await import('./evaluate.js');
+        const { evaluateCommand, renderEvaluation } = await import('../workflows/evaluate.js');
         const report = await evaluateCommand(rest[0]!, rest[1]!, { labels, percentile });
         process.stdout.write(json ? `${JSON.stringify(report, null, 2)}\n` : `${renderEvaluation(report)}\n`);
         return EXIT.ok;
@@ -316,7 +316,7 @@ export async function main(argv: string[]): Promise<number> {
         if (islands !== undefined && !(Number.isFinite(islands) && islands >= 0)) return fail(`--remove-islands must be a volume in mm³ ≥ 0, got "${values['remove-islands']}"`, EXIT.usage, json);
         const connectivity = values.connectivity === undefined ? undefined : Number(values.connectivity);
         if (connectivity !== undefined && connectivity !== 6 && connectivity !== 18 && connectivity !== 26) return fail(`--connectivity must be 6, 18 or 26, got "${values.connectivity}"`, EXIT.usage, json);
-        const { renderStats, statsCommand } = await import('./stats.js');
+        const { renderStats, statsCommand } = await import('../workflows/stats.js');
         const report = await statsCommand(rest[0]!, {
           image: values.image,
           model: values.model,
@@ -369,7 +369,7 @@ export async function main(argv: string[]): Promise<number> {
         if (!['cpu', 'cuda', 'webgpu', 'auto'].includes(provider)) return fail(`--provider must be cpu, cuda, webgpu or auto, got "${provider}"`, EXIT.usage, json);
         const out = values.out ?? 'out/demo';
         const { demoCommand, demoServerOptions, demoTruthCommand, modelInstalled, renderDemo, renderDemoTruth } = await import('./demo.js');
-        const { defaultCardPath } = await import('./segment.js');
+        const { defaultCardPath } = await import('../workflows/segment.js');
         let shown: { study: string; modelName: string };
         if (!values.model && !(await modelInstalled(defaultCardPath()))) {
           const truth = await demoTruthCommand({ out, reason: 'the bundled default model is not installed (its ONNX file is missing: rebuild it with models/default/recipe/README.md)' });

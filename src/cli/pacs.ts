@@ -11,7 +11,7 @@ import { segmentStudyOnPacs, type PacsSegmentOptions, type PacsSegmentResult } f
 import type { SelectionRules, SliceOrientation } from '../pacs/select.js';
 import { watchChanges } from '../pacs/watch.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
-import { prepareSegmentModel } from './segment.js';
+import { prepareSegmentModel } from '../workflows/segment.js';
 
 export const PACS_USAGE = `medseg pacs: segment studies held by a PACS and store the results back (DICOM SEG + TID 1500 SR)
 

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { BatchSummary } from '../../src/cli/batch.js';
-import type { Provenance } from '../../src/cli/provenance.js';
+import type { Provenance } from '../../src/workflows/provenance.js';
 import { fixture, medseg, sha256 } from '../helpers.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'medseg-batch-'));

@@ -10,7 +10,7 @@ import { readDicomVolume } from '../../src/io/dicom/index.js';
 import { loadModelCard } from '../../src/inference/card.js';
 import { readNifti } from '../../src/io/nifti/read.js';
 import { geometryToNiftiAffine } from '../../src/volume/geometry.js';
-import type { Provenance } from '../../src/cli/provenance.js';
+import type { Provenance } from '../../src/workflows/provenance.js';
 import type { Volume } from '../../src/volume/types.js';
 import { fixture, medseg, ROOT, sha256 } from '../helpers.js';
 

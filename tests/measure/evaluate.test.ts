@@ -6,7 +6,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { evaluateCommand, renderEvaluation, toLabelVolume } from '../../src/cli/evaluate.js';
+import { evaluateCommand, renderEvaluation, toLabelVolume } from '../../src/workflows/evaluate.js';
 import { SegError } from '../../src/errors.js';
 import { writeNifti } from '../../src/io/nifti/write.js';
 import { evaluateLabels, type LabelEvaluation } from '../../src/measure/evaluate.js';

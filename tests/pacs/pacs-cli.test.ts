@@ -10,7 +10,7 @@ import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { segmentCommand } from '../../src/cli/segment.js';
+import { segmentCommand } from '../../src/workflows/segment.js';
 import { readNifti } from '../../src/io/nifti/read.js';
 import { readDicomVolume } from '../../src/io/dicom/index.js';
 import { DicomWebClient, string, TAG } from '../../src/pacs/dicomweb/index.js';

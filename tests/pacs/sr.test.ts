@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { toLabelVolume } from '../../src/cli/evaluate.js';
+import { toLabelVolume } from '../../src/workflows/evaluate.js';
 import { SegError } from '../../src/errors.js';
 import { str } from '../../src/io/dicom/dataset.js';
 import { parseDicomBytes } from '../../src/io/dicom/instance.js';

@@ -4,8 +4,8 @@
  * When the server dies (even by SIGKILL) the IPC channel closes and this process exits too: the restarted server
  * runs the job again from the start, so an orphan must not keep writing.
  */
-import { convertScan } from '../../cli/convert.js';
-import { segmentCommand } from '../../cli/segment.js';
+import { convertScan } from '../../workflows/convert.js';
+import { segmentCommand } from '../../workflows/segment.js';
 import * as path from 'node:path';
 import { SegError } from '../../errors.js';
 import { readModelCardSpec } from '../../inference/card.js';
