@@ -41,6 +41,8 @@ export interface CaseResult {
   structures: { value: number; name: string; dice: number | null; predMl: number; trueMl: number; volumeErrorPercent: number | null }[];
   lesions: LesionOutcome[];
   falsePositiveLesions: number;
+  /** Volume (mm³) of each false-positive lesion component, largest first: says whether a size filter would help. */
+  falsePositiveVolumesMm3: number[];
   seconds: number;
 }
 
@@ -49,7 +51,7 @@ export function lesionOutcomes(
   pred: LabelVolume,
   truth: LabelVolume,
   lesions: readonly { centerLps: readonly [number, number, number]; diameterMm: number; trueVolumeMl: number }[],
-): { lesions: LesionOutcome[]; falsePositives: number } {
+): { lesions: LesionOutcome[]; falsePositives: number; falsePositiveVolumesMm3: number[] } {
   const isLesion = (v: number) => v === LESION_LABEL;
   const t = connectedComponents(truth.data, truth.dims, isLesion, 26);
   const p = connectedComponents(pred.data, pred.dims, isLesion, 26);
@@ -76,7 +78,11 @@ export function lesionOutcomes(
     for (const n of overlap.get(id)?.values() ?? []) over += n;
     return { diameterMm: l.diameterMm, trueVolumeMl: l.trueVolumeMl, detected: id > 0 && over > 0, overlapVoxels: over, trueVoxels: id > 0 ? t.sizes[id]! : 0 };
   });
-  return { lesions: outcomes, falsePositives: p.sizes.length - 1 - matchedPred.size };
+  const voxelMm3 = truth.spacing[0] * truth.spacing[1] * truth.spacing[2];
+  const falsePositiveVolumesMm3: number[] = [];
+  for (let id = 1; id < p.sizes.length; id++) if (!matchedPred.has(id)) falsePositiveVolumesMm3.push(p.sizes[id]! * voxelMm3);
+  falsePositiveVolumesMm3.sort((a, b) => b - a);
+  return { lesions: outcomes, falsePositives: falsePositiveVolumesMm3.length, falsePositiveVolumesMm3 };
 }
 
 export async function evaluateCase(card: ModelCard, seed: number, obliqueEvery = 4, threads?: number): Promise<CaseResult> {
@@ -103,6 +109,7 @@ export async function evaluateCase(card: ModelCard, seed: number, obliqueEvery =
     structures,
     lesions: lesions.lesions,
     falsePositiveLesions: lesions.falsePositives,
+    falsePositiveVolumesMm3: lesions.falsePositiveVolumesMm3,
     seconds: (performance.now() - t0) / 1000,
   };
 }

@@ -8,10 +8,16 @@ network is trained on exactly the input distribution the engine feeds it.
 Recipe (nnU-Net-like, scaled down for 2 CPU cores): U-Net with two 3x3(x3) conv + instance norm + leaky ReLU per
 level, strided max-pool down, transposed-conv up, 1x1 head; loss = cross-entropy + soft Dice over the foreground
 classes (batch Dice); AdamW with linear warm-up and cosine decay; patches centred on a lesion voxel, a foreground
-voxel or anywhere; intensity augmentation (noise, HU shift, contrast) only: no flips, left and right are anatomy.
+voxel or anywhere; intensity augmentation (noise, HU shift, contrast), optional in-plane rotation/scaling for 2-D;
+no flips: left and right are anatomy.
 A model config may set "precision": {"bf16From": n}: from iteration n on, the forward pass runs under CPU bfloat16
 autocast (weights, optimiser state and loss stay float32); on CPUs with AVX-512 BF16 this is about 1.4x faster per
 iteration, which is what let the 3-D run continue past its first 6000 float32 iterations on 2 cores.
+A 2-D model config may set "spatialAugmentation": {"from": n, "probability", "rotationDeg", "scale": [lo, hi]}:
+from iteration n on, batches are randomly rotated in-plane and scaled (see spatial_augment).
+A model config may set "phaseWeights": {"from": n, "weights": {"non-contrast": w}}: from iteration n on, the
+foreground and random patches come from cases drawn with these weights per contrast phase (the hardest phase,
+non-contrast, where organs differ by 10-20 HU, is drawn more often); lesion-centred patches are unchanged.
 
 Usage: /usr/bin/python3 models/default/recipe/train.py --model 3d --data scratch/train-data --work scratch/train-3d
        (then export.py). Deterministic for a seed on one machine (torch CPU kernels with fixed threads).
@@ -85,6 +91,7 @@ class Cases:
     def __init__(self, folder, seeds):
         self.items = []
         self.by_class = []
+        self.phases = []
         for s in seeds:
             meta = json.load(open(os.path.join(folder, f'case-{s}.json')))
             w, h, d = meta['dims']
@@ -94,18 +101,26 @@ class Cases:
             les = np.flatnonzero(lab == LESION)
             self.items.append((img, lab, fg, les))
             self.by_class.append({c: np.flatnonzero(lab == c) for c in np.unique(lab) if c > 0})
+            self.phases.append(meta.get('phase'))
         self.lesion_cases = [n for n, it in enumerate(self.items) if it[3].size > 0]
 
+    def phase_probabilities(self, weights):
+        """Probability of drawing each case for a weight per contrast phase (phases not named weigh 1)."""
+        w = np.array([weights.get(p, 1.0) for p in self.phases], np.float64)
+        return w / w.sum()
 
-def sample_patch(rng, cases, patch, cfg, aug, norm, neighbours):
-    """One (image, label) patch. 3-D: patch (D, H, W); 2-D: patch (H, W) with 2·neighbours+1 slice channels."""
+
+def sample_patch(rng, cases, patch, cfg, aug, norm, neighbours, case_p=None):
+    """One (image, label) patch. 3-D: patch (D, H, W); 2-D: patch (H, W) with 2·neighbours+1 slice channels.
+
+    case_p: probability of each case for the non-lesion draws (None: uniform)."""
     u = rng.random()
     if u < cfg['lesionFraction'] and cases.lesion_cases:
         n = cases.lesion_cases[rng.integers(len(cases.lesion_cases))]
         img, lab, _, les = cases.items[n]
         centre = np.unravel_index(les[rng.integers(les.size)], lab.shape)
     else:
-        n = rng.integers(len(cases.items))
+        n = rng.integers(len(cases.items)) if case_p is None else rng.choice(len(cases.items), p=case_p)
         img, lab, fg, _ = cases.items[n]
         if u < cfg['lesionFraction'] + cfg['foregroundFraction'] and fg.size:
             if cfg.get('sampling', 'voxel') == 'class':
@@ -153,6 +168,29 @@ def sample_patch(rng, cases, patch, cfg, aug, norm, neighbours):
     hu = hu * scale + shift + rng.normal(0, sd, size=hu.shape).astype(np.float32)
     hu = np.clip(hu, *norm['clip'])
     x = ((hu - norm['mean']) / norm['std']).astype(np.float32)
+    return x, y
+
+
+def spatial_augment(rng, x, y, spec):
+    """Random in-plane rotation and isotropic scaling of a 2-D batch (x: B,C,H,W; y: B,H,W), as nnU-Net does.
+
+    Each sample is transformed with probability spec['probability']: angle uniform in ±rotationDeg, scale uniform in
+    spec['scale'] (> 1 enlarges the anatomy, as a larger patient would). The image is resampled bilinearly, the labels
+    by nearest neighbour; what comes from outside the patch is air (0 after normalisation), as the engine pads.
+    No mirroring: left and right are anatomy.
+    """
+    theta = np.zeros((x.shape[0], 2, 3), np.float32)
+    for b in range(x.shape[0]):
+        angle, scale = 0.0, 1.0
+        if rng.random() < spec['probability']:
+            angle = math.radians(rng.uniform(-spec['rotationDeg'], spec['rotationDeg']))
+            scale = rng.uniform(*spec['scale'])
+        # affine_grid maps output coordinates to input ones: the inverse of the wanted transform.
+        c, s = math.cos(angle) / scale, math.sin(angle) / scale
+        theta[b] = [[c, -s, 0.0], [s, c, 0.0]]
+    grid = F.affine_grid(torch.from_numpy(theta), list(x.shape), align_corners=False)
+    x = F.grid_sample(x, grid, mode='bilinear', padding_mode='zeros', align_corners=False)
+    y = F.grid_sample(y[:, None].float(), grid, mode='nearest', padding_mode='zeros', align_corners=False)[:, 0].long()
     return x, y
 
 
@@ -217,12 +255,20 @@ def main():
             f.writelines(kept)
     log = open(log_path, 'a')
     bf16_from = cfg.get('precision', {}).get('bf16From', math.inf)
+    phase_weights = cfg.get('phaseWeights')
+    phase_p = cases.phase_probabilities(phase_weights['weights']) if phase_weights else None
+    spatial = cfg.get('spatialAugmentation')
+    if spatial and cfg['dims'] != 2:
+        raise SystemExit('spatialAugmentation is implemented for 2-D models only')
     t_start = time.time()
     net.train()
     for it in range(start, iterations):
-        batch = [sample_patch(rng, cases, cfg['patch'], cfg, config['augmentation'], config['normalization'], neighbours) for _ in range(cfg['batch'])]
+        case_p = phase_p if phase_weights and it >= phase_weights['from'] else None
+        batch = [sample_patch(rng, cases, cfg['patch'], cfg, config['augmentation'], config['normalization'], neighbours, case_p) for _ in range(cfg['batch'])]
         x = torch.from_numpy(np.stack([b[0] for b in batch]))
         y = torch.from_numpy(np.stack([b[1] for b in batch]))
+        if spatial and it >= spatial['from']:
+            x, y = spatial_augment(rng, x, y, spatial)
         opt.zero_grad(set_to_none=True)
         with torch.autocast('cpu', dtype=torch.bfloat16, enabled=it >= bf16_from):
             logits = net(x)
