@@ -68,7 +68,8 @@ beforeAll(async () => {
   const ct = await loadScan(fixture('demo', 'dicom'));
   if (ct.format !== 'dicom') throw new Error('the demo study is DICOM');
   const labels = await loadScan(fixture('demo', 'labels.nii.gz'));
-  card = await readModelCardSpec(join(ROOT, 'models', 'default', 'default.card.json'));
+  // The golden report (fixtures/golden/sr) names the 3-D model's card: any card with these labels would do.
+  card = await readModelCardSpec(join(ROOT, 'models', 'default', 'sliding-3d.card.json'));
   const names = new Map(card.labels.map((l) => [l.value, l.name]));
   structures = labelStatistics(toLabelVolume(labels.volume, 'labels'), { image: ct.volume, names }).structures.filter((s) => s.voxels > 0);
   // DicomVolume keeps no StudyTime/AccessionNumber/ReferringPhysicianName: copy them from the first source header,

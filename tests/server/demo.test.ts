@@ -13,7 +13,7 @@ const DEMO_NIFTI = fixture('demo', 'ct.nii.gz');
 const DEMO_DICOM = fixture('demo', 'dicom');
 const DEMO_LABELS = fixture('demo', 'labels.nii.gz');
 const MODELS = join(ROOT, 'models');
-const MODEL = 'medseg-default-abdomen-3d';
+const MODEL = 'medseg-default-abdomen-2d';
 
 const results = tempDir('demo-results');
 const dataDir = tempDir('demo-data');

@@ -35,7 +35,7 @@ import {
 import { meanRgb, type RgbaImage } from './png.js';
 
 const HAS_CHROMIUM = chromiumAvailable();
-const DEMO_MODEL = 'medseg-default-abdomen-3d';
+const DEMO_MODEL = 'medseg-default-abdomen-2d';
 const LIVER: Vec3 = [221, 130, 101];
 const SPLEEN: Vec3 = [157, 108, 162];
 const LESION: Vec3 = [255, 230, 0];
