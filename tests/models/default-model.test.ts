@@ -32,7 +32,7 @@ const MODELS: Guard[] = [
     liverErrorMeasured: '8.1 %',
   },
   {
-    // Floors measured on 0.2.0 (5100: liver 0.979, spleen 0.955, kidney_right 0.944, kidney_left 0.950, aorta 0.902,
+    // Floors measured on 0.2.0; 0.3.0, trained on from it, passes them (5100: liver 0.979, spleen 0.955, kidney_right 0.944, kidney_left 0.950, aorta 0.902,
     // vertebrae 0.972, lung 0.992; 5103: 0.972, 0.949, 0.980, 0.976, 0.958, 0.969, 0.993).
     title: 'default (slice-wise 2-D) model',
     card: 'models/default/default.card.json',
