@@ -6,7 +6,8 @@
  * thick-slice labels), so the network learns the true anatomy from blurred, noisy input.
  *
  * Usage: npx tsx models/default/recipe/prepare-data.ts --card models/default/default.card.json --seeds 1000-1079
- *          --out scratch/train-data [--oblique-every 4]
+ *          --out scratch/train-data [--oblique-every 4] [--phase non-contrast]
+ * --phase keeps only the seeds whose phantom is drawn in that contrast phase (config.json's extra non-contrast cases).
  * Writes per case: case-<seed>.json (dims as [W, H, D], phantom facts), case-<seed>.img.f32 (float32, W fastest),
  * case-<seed>.lab.u8 (uint8 labels).
  */
@@ -17,20 +18,28 @@ import { readModelCardSpec } from '../../../src/inference/card.js';
 import { prepareModelInput } from '../../../src/inference/pipeline.js';
 import { buildContext, labelsOnGrid } from '../../../src/phantom/context.js';
 import { generatePhantom } from '../../../src/phantom/generate.js';
+import { CONTRAST_PHASES } from '../../../src/phantom/materials.js';
 import { indexToLps } from '../../../src/volume/geometry.js';
 import type { Vec3, Vec3i } from '../../../src/volume/types.js';
 import { isOblique, parseSeeds } from './seeds.js';
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { card: { type: 'string' }, seeds: { type: 'string' }, out: { type: 'string' }, 'oblique-every': { type: 'string', default: '4' } } });
+  const { values } = parseArgs({ options: { card: { type: 'string' }, seeds: { type: 'string' }, out: { type: 'string' }, 'oblique-every': { type: 'string', default: '4' }, phase: { type: 'string' } } });
   if (!values.card || !values.seeds || !values.out) throw new Error('usage: prepare-data.ts --card <card.json> --seeds a-b --out <dir> [--oblique-every n]');
   // Not loadModelCard: the ONNX file does not exist before training.
   const card = await readModelCardSpec(values.card);
   const every = Number(values['oblique-every']);
+  if (values.phase !== undefined && !(CONTRAST_PHASES as readonly string[]).includes(values.phase)) {
+    throw new Error(`--phase: expected one of ${CONTRAST_PHASES.join(', ')}, got "${values.phase}"`);
+  }
   await mkdir(values.out, { recursive: true });
   for (const seed of parseSeeds(values.seeds)) {
     const t0 = performance.now();
     const options = { seed, oblique: isOblique(seed, every) };
+    if (values.phase) {
+      const phase = buildContext(options).phase;
+      if (phase !== values.phase) continue;
+    }
     const phantom = await generatePhantom(options);
     const input = prepareModelInput([phantom.ct], card);
     const offset = input.crop?.offset ?? [0, 0, 0];

@@ -18,6 +18,8 @@ from iteration n on, batches are randomly rotated in-plane and scaled (see spati
 A model config may set "phaseWeights": {"from": n, "weights": {"non-contrast": w}}: from iteration n on, the
 foreground and random patches come from cases drawn with these weights per contrast phase (the hardest phase,
 non-contrast, where organs differ by 10-20 HU, is drawn more often); lesion-centred patches are unchanged.
+A model config may set "extraData": {"from": n, "seeds": key}: from iteration n on, the cases of config.data[key].seeds
+join the training set (e.g. extra non-contrast phantoms, prepared with prepare-data.ts --phase non-contrast).
 
 Usage: /usr/bin/python3 models/default/recipe/train.py --model 3d --data scratch/train-data --work scratch/train-3d
        (then export.py). Deterministic for a seed on one machine (torch CPU kernels with fixed threads).
@@ -92,8 +94,15 @@ class Cases:
         self.items = []
         self.by_class = []
         self.phases = []
+        self.lesion_cases = []
+        self.add(folder, seeds)
+
+    def add(self, folder, seeds):
         for s in seeds:
-            meta = json.load(open(os.path.join(folder, f'case-{s}.json')))
+            path = os.path.join(folder, f'case-{s}.json')
+            if not os.path.exists(path):
+                raise SystemExit(f'{path} is missing: prepare it with prepare-data.ts (see the recipe README)')
+            meta = json.load(open(path))
             w, h, d = meta['dims']
             img = np.fromfile(os.path.join(folder, f'case-{s}.img.f32'), np.float32).reshape(d, h, w)
             lab = np.fromfile(os.path.join(folder, f'case-{s}.lab.u8'), np.uint8).reshape(d, h, w)
@@ -255,6 +264,16 @@ def main():
             f.writelines(kept)
     log = open(log_path, 'a')
     bf16_from = cfg.get('precision', {}).get('bf16From', math.inf)
+    extra = cfg.get('extraData')
+    extra_seeds = parse_seeds(config['data'][extra['seeds']]['seeds']) if extra and not args.seeds else []
+
+    def add_extra():
+        t = time.time()
+        cases.add(args.data, extra_seeds)
+        print(f'{len(extra_seeds)} more cases ({extra["seeds"]}) loaded in {time.time() - t:.0f} s: {len(cases.items)} in all', flush=True)
+
+    if extra_seeds and start >= extra['from']:
+        add_extra()
     phase_weights = cfg.get('phaseWeights')
     phase_p = cases.phase_probabilities(phase_weights['weights']) if phase_weights else None
     spatial = cfg.get('spatialAugmentation')
@@ -263,6 +282,9 @@ def main():
     t_start = time.time()
     net.train()
     for it in range(start, iterations):
+        if extra_seeds and it == extra['from'] and it > start:
+            add_extra()
+            phase_p = cases.phase_probabilities(phase_weights['weights']) if phase_weights else None
         case_p = phase_p if phase_weights and it >= phase_weights['from'] else None
         batch = [sample_patch(rng, cases, cfg['patch'], cfg, config['augmentation'], config['normalization'], neighbours, case_p) for _ in range(cfg['batch'])]
         x = torch.from_numpy(np.stack([b[0] for b in batch]))
