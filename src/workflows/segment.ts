@@ -162,7 +162,7 @@ export async function segmentCommand(inputs: string[], options: SegmentCommandOp
   const report = buildStatsReport(statistics, {
     labels: labelsFile,
     image: inputName,
-    model: { name: card.name, card: card.cardFile },
+    model: { name: card.name, version: card.version, card: card.cardFile },
     warnings,
     timings: { loadMs: Math.round(tLoad - t0), postprocessMs: Math.round(result.timings.postprocessMs), statsMs: Math.round(tStats - tSeg) },
   });

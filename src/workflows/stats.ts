@@ -70,7 +70,8 @@ export interface LesionReport extends Omit<LesionMeasurement, 'longestAxialDiame
 export interface StatsReport {
   labels: string;
   image: string | null;
-  model: { name: string; card: string } | null;
+  /** The card that named the labels: its name, version and file. */
+  model: { name: string; version: string; card: string } | null;
   grid: { dims: number[]; spacing: number[]; origin: number[]; direction: number[]; voxelVolumeMm3: number };
   axialAxis: 'i' | 'j' | 'k';
   borderMarginVoxels: number;
@@ -98,7 +99,7 @@ export function buildStatsReport(
   meta: {
     labels: string;
     image?: string | undefined;
-    model?: { name: string; card: string } | undefined;
+    model?: { name: string; version: string; card: string } | undefined;
     postprocess?: PostprocessReport | undefined;
     warnings?: string[] | undefined;
     timings?: StatsReport['timings'] | undefined;
@@ -219,9 +220,9 @@ export async function writeStatsFiles(dir: string, report: StatsReport): Promise
 }
 
 /** Card labels (names and lesion categories), read without requiring the card's ONNX file. */
-async function readCardLabels(cardFile: string): Promise<{ name: string; card: string; labels: { value: number; name: string; category?: { scheme: string; value: string } | undefined }[] }> {
+async function readCardLabels(cardFile: string): Promise<{ name: string; version: string; card: string; labels: { value: number; name: string; category?: { scheme: string; value: string } | undefined }[] }> {
   const spec = await readModelCardSpec(cardFile);
-  return { name: spec.name, card: path.resolve(cardFile), labels: spec.labels };
+  return { name: spec.name, version: spec.version, card: path.resolve(cardFile), labels: spec.labels };
 }
 
 /** Applies the requested postprocessing in the segment pipeline's order: largest component, islands, holes. */
@@ -276,7 +277,7 @@ export async function statsCommand(labelsFile: string, options: StatsCommandOpti
   const report = buildStatsReport(result, {
     labels: labelsFile,
     image: options.image,
-    model: card ? { name: card.name, card: card.card } : undefined,
+    model: card ? { name: card.name, version: card.version, card: card.card } : undefined,
     postprocess,
     warnings,
     timings: { loadMs: Math.round(t1 - t0), postprocessMs: Math.round(t2 - t1), statsMs: Math.round(t3 - t2) },

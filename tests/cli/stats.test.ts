@@ -42,6 +42,7 @@ beforeAll(async () => {
     file('card.json'),
     JSON.stringify({
       name: 'toy',
+      version: '1.2',
       mode: 'whole',
       output: { channels: 4, activation: 'softmax', channelLabels: [0, 1, 2, 8] },
       labels: [{ value: 1, name: 'liver' }, { value: 2, name: 'spleen' }, { value: 8, name: 'liver_lesion', category: morph }],
@@ -72,7 +73,7 @@ describe('medseg stats', () => {
     const r = await medseg('stats', file('labels.nii.gz'), '--model', file('card.json'), '--image', file('ct.nii.gz'), '--json');
     expect(r.code).toBe(0);
     const report = JSON.parse(r.stdout);
-    expect(report.model).toMatchObject({ name: 'toy' });
+    expect(report.model).toMatchObject({ name: 'toy', version: '1.2' });
     expect(report.structures.map((s: { name: string; lesion: boolean }) => [s.name, s.lesion])).toEqual([
       ['liver', false],
       ['spleen', false],
