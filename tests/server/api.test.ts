@@ -130,6 +130,7 @@ describe('medseg service', () => {
     const [sse, polled] = await Promise.all([readJobEvents(s, submitted.id), pollJob(s, submitted.id)]);
     expect(polled.job.status).toBe('succeeded');
     expect(sse.contentType).toBe('text/event-stream; charset=utf-8');
+    expect(sse.contentEncoding, 'events must not be buffered by gzip').toBeNull();
     for (const seen of [polled.seen, sse.events]) {
       expect(nonDecreasing(seen.map((j) => j.progress))).toBe(true);
       expect(seen.at(-1)).toMatchObject({ status: 'succeeded', progress: 1 });

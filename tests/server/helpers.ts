@@ -160,14 +160,14 @@ export async function pollJob(s: Pick<TestServer, 'api'>, id: string, until: (j:
 }
 
 /** Reads a server-sent event stream to its end: the `data` of each `job` event, parsed. */
-export async function readJobEvents(s: Pick<TestServer, 'api'>, id: string): Promise<{ contentType: string | null; events: JobJson[] }> {
+export async function readJobEvents(s: Pick<TestServer, 'api'>, id: string): Promise<{ contentType: string | null; contentEncoding: string | null; events: JobJson[] }> {
   const res = await s.api(`/api/jobs/${id}/events`);
   const text = await res.text();
   const events = text
     .split('\n\n')
     .filter((block) => block.includes('event: job'))
     .map((block) => JSON.parse(block.split('\n').find((l) => l.startsWith('data: '))!.slice(6)) as JobJson);
-  return { contentType: res.headers.get('content-type'), events };
+  return { contentType: res.headers.get('content-type'), contentEncoding: res.headers.get('content-encoding'), events };
 }
 
 const execFileAsync = promisify(execFile);

@@ -8,6 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { VIEWER_CSP } from '../../src/server/viewer-static.js';
 import { removeTempDirs, startTestServer, tempDir, type TestServer } from '../server/helpers.js';
 
+/** 60 kB of compressible JavaScript, like the vtk.js bundle. */
+const BIG = Array.from({ length: 2000 }, (_, i) => `export const v${i} = ${i};`).join('\n');
 let server: TestServer;
 let bare: TestServer;
 
@@ -17,6 +19,7 @@ beforeAll(async () => {
   writeFileSync(join(dist, 'index.html'), '<!doctype html><title>medseg viewer</title><script type="module" src="assets/main-ABCD1234.js"></script>');
   writeFileSync(join(dist, 'assets', 'main-ABCD1234.js'), 'export {};\n');
   writeFileSync(join(dist, 'assets', 'build.txt'), 'plain\n');
+  writeFileSync(join(dist, 'assets', 'big-ABCD1234.js'), BIG);
   writeFileSync(join(dist, 'secret.txt'), 'not an asset\n');
   [server, bare] = await Promise.all([startTestServer({ viewerDir: dist }), startTestServer({ viewerDir: join(dist, 'absent') })]);
 });
@@ -51,6 +54,21 @@ describe('viewer static files', () => {
     expect(js.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
     const plain = await get(server, '/assets/build.txt');
     expect(plain.headers.get('cache-control')).toBe('no-cache');
+  });
+
+  it('gzips what compresses when the client accepts it, and sends it plain when not', async () => {
+    const gz = await get(server, '/assets/big-ABCD1234.js', { headers: { 'accept-encoding': 'gzip' } });
+    expect(gz.headers.get('content-encoding')).toBe('gzip');
+    expect(gz.headers.get('vary')).toMatch(/accept-encoding/i);
+    expect(await gz.text()).toBe(BIG);
+    const plain = await get(server, '/assets/big-ABCD1234.js', { headers: { 'accept-encoding': 'identity' } });
+    expect(plain.headers.get('content-encoding')).toBeNull();
+    expect(Number(plain.headers.get('content-length'))).toBe(Buffer.byteLength(BIG));
+    expect(await plain.text()).toBe(BIG);
+    // API JSON too (the OpenAPI description is several kB).
+    const api = await get(server, '/api/openapi.json', { headers: { 'accept-encoding': 'gzip' } });
+    expect(api.headers.get('content-encoding')).toBe('gzip');
+    expect(((await api.json()) as { openapi: string }).openapi).toMatch(/^3\./);
   });
 
   it('serves nothing outside assets/: no climbing out, no other files, no dot files', async () => {
