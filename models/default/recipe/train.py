@@ -20,6 +20,10 @@ foreground and random patches come from cases drawn with these weights per contr
 non-contrast, where organs differ by 10-20 HU, is drawn more often); lesion-centred patches are unchanged.
 A model config may set "extraData": {"from": n, "seeds": key}: from iteration n on, the cases of config.data[key].seeds
 join the training set (e.g. extra non-contrast phantoms, prepared with prepare-data.ts --phase non-contrast).
+A model config may set "diceWeight": {"from": n, "weight": w}: from iteration n on, the loss is CE + w * (1 - soft
+Dice). A foreground-only Dice term rewards labelling uncertain boundary voxels as foreground (most for thin
+structures such as the aorta); a smaller weight late in training moves the decision back towards calibrated
+cross-entropy.
 
 Usage: /usr/bin/python3 models/default/recipe/train.py --model 3d --data scratch/train-data --work scratch/train-3d
        (then export.py). Deterministic for a seed on one machine (torch CPU kernels with fixed threads).
@@ -203,7 +207,7 @@ def spatial_augment(rng, x, y, spec):
     return x, y
 
 
-def loss_fn(logits, target, classes):
+def loss_fn(logits, target, classes, dice_weight=1.0):
     ce = F.cross_entropy(logits, target)
     p = torch.softmax(logits, 1)
     onehot = F.one_hot(target, classes).movedim(-1, 1).float()
@@ -214,7 +218,7 @@ def loss_fn(logits, target, classes):
     present = onehot.sum(dims) > 0
     fg_dice = dice[1:][present[1:]]
     soft_dice = fg_dice.mean() if fg_dice.numel() else torch.zeros(())
-    return ce + (1 - soft_dice), ce.item(), soft_dice.item()
+    return ce + dice_weight * (1 - soft_dice), ce.item(), soft_dice.item()
 
 
 def main():
@@ -276,6 +280,7 @@ def main():
         add_extra()
     phase_weights = cfg.get('phaseWeights')
     phase_p = cases.phase_probabilities(phase_weights['weights']) if phase_weights else None
+    dice_w = cfg.get('diceWeight')
     spatial = cfg.get('spatialAugmentation')
     if spatial and cfg['dims'] != 2:
         raise SystemExit('spatialAugmentation is implemented for 2-D models only')
@@ -294,7 +299,8 @@ def main():
         opt.zero_grad(set_to_none=True)
         with torch.autocast('cpu', dtype=torch.bfloat16, enabled=it >= bf16_from):
             logits = net(x)
-        loss, ce, dice = loss_fn(logits.float(), y, config['classes'])
+        dice_weight = dice_w['weight'] if dice_w and it >= dice_w['from'] else 1.0
+        loss, ce, dice = loss_fn(logits.float(), y, config['classes'], dice_weight)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(net.parameters(), 12)
         opt.step()
